@@ -43,10 +43,14 @@ def input_gradients(model, x:torch.Tensor, y:torch.Tensor, create_graph:bool=Fal
 
 def fgr_loss(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:float):
     "Batch-mean CE + `lam` × batch-mean high-pass energy of the input gradients (differentiable by double backprop)."
+    total, _, parts = _fgr_objective(model, x, y, lam, cutoff)
+    return total, parts
+
+def _fgr_objective(model, x, y, lam, cutoff):
     if not lam >= 0: raise ValueError(f'lam={lam} must be a non-negative number (0 trains plain cross-entropy)')
     _check_cutoff(cutoff)
     logits, g = input_gradients(model, x, y, create_graph=lam > 0)
     ce = F.cross_entropy(logits, y)
     penalty = high_freq_energy(g, cutoff).mean()
     total = ce + lam * penalty if lam > 0 else ce
-    return total, dict(ce=ce.item(), penalty=penalty.item())
+    return total, logits, dict(ce=ce.item(), penalty=penalty.item())
