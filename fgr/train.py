@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'STEPS', 'make_config', 'baseline_step', 'fgr_step', 'evaluate', 'gradient_energy', 'run_name', 'Run',
-           'train', 'main_configs', 'plot_figure1']
+           'train', 'main_configs', 'plot_figure1', 'step_costs']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import json, math, time, hashlib
@@ -201,3 +201,29 @@ def plot_figure1(runs:dict, probe, robust:dict=None):
         if a.get_legend_handles_labels()[0] and a is not ax[1, 1]: a.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/04_train.ipynb #a69ab1a4
+def step_costs(width:float, batch_size:int, device=None, repeats:int=5, lam:float=0.1, cutoff:float=0.1, seed:int=0) -> dict:
+    "Median seconds per training step of baseline, FGR and PGD-7 adversarial training on one model and batch."
+    from fgr.attacks import pgd_linf
+    device = device or default_device()
+    torch.manual_seed(seed)
+    model = resnet18(width).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    x, y = torch.rand(batch_size, 3, 32, 32, device=device), torch.randint(0, 10, (batch_size,), device=device)
+    cfg = make_config(method='fgr', lam=lam, cutoff=cutoff)
+    def pgd_at_step(model, x, y, cfg):
+        x_adv = pgd_linf(model, x, y, 8 / 255, 2 / 255, 7); model.train()
+        loss = F.cross_entropy(model(x_adv), y); loss.backward(); return None, None
+    fns = dict(baseline=baseline_step, fgr=fgr_step, pgd7_at=pgd_at_step)
+    times = {k: [] for k in fns}
+    for r in range(repeats + 1):                 # interleaved, the first round is warm-up
+        for name, fn in fns.items():
+            model.train(); opt.zero_grad(set_to_none=True)
+            if device == 'cuda': torch.cuda.synchronize()
+            t0 = time.perf_counter(); fn(model, x, y, cfg); opt.step()
+            if device == 'cuda': torch.cuda.synchronize()
+            if r: times[name].append(time.perf_counter() - t0)
+    med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    return dict(width=width, batch_size=batch_size, device=str(device), seconds=med,
+                ratio={k: v / med['baseline'] for k, v in med.items()}, img_per_s={k: batch_size / v for k, v in med.items()})

@@ -23,3 +23,9 @@ def test_smoke_profile_is_the_notebooks_defaults():
 def test_readme_is_generated_from_index():
     assert (ROOT/'README.md').read_text() == index_markdown(), \
         'README.md differs from nbs/index.ipynb: run python -c "from fgr.reproduce import write_readme; write_readme()"'
+
+def test_papermill_sees_every_parameter():
+    "papermill silently ignores a parameter it cannot parse (e.g. a comment with '='): it must see them all."
+    import papermill as pm
+    for nb in study_notebooks():
+        assert set(pm.inspect_notebook(str(nb))) == set(parameters_cell(nb)), f'{nb.name}: papermill misreads its parameters cell'
