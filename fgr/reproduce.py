@@ -60,12 +60,21 @@ def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
         save_json(manifest, mpath)
     manifest['wall_s_this_run'] = round(time.time() - t_all, 1)
     manifest['wall_s_total'] = round(sum(r['wall_s'] for r in manifest['notebooks'].values()), 1)
-    src = out/'data.json'
-    if src.exists():
-        import json
-        manifest['data'] = json.loads(src.read_text())
+    manifest.update(_results_provenance(out))
     save_json(manifest, mpath)
     return manifest
+
+def _results_provenance(out) -> dict:
+    "The data source, and the training time of every stored run the results used (a rerun finds them instead of training)."
+    import json
+    res, train = {}, {}
+    if (out/'data.json').exists(): res['data'] = json.loads((out/'data.json').read_text())
+    if (out/'training.json').exists():
+        train.update({r['run']: round(r['train_wall_s'], 1) for r in json.loads((out/'training.json').read_text()).values()})
+    if (out/'table2.json').exists():
+        train.update({r['run']: round(r['train_wall_s'], 1) for r in json.loads((out/'table2.json').read_text())['rows'].values()})
+    if train: res.update(run_store_train_wall_s=train, run_store_train_wall_s_total=round(sum(train.values()), 1))
+    return res
 
 # %% ../nbs/91_reproduce.ipynb #835d3337
 def main(argv=None):
@@ -87,10 +96,16 @@ def main(argv=None):
 
 # %% ../nbs/91_reproduce.ipynb #5759945c
 def index_markdown(index=None) -> str:
-    "The markdown cells of `nbs/index.ipynb`, joined: the text of README.md."
+    "`nbs/index.ipynb` as markdown (its ledger cell rendered from the committed claims): the text of README.md."
     import json
+    from fgr.claims import published_claims
     nb = json.loads(Path(index or project_root()/'nbs'/'index.ipynb').read_text())
-    return '\n\n'.join(''.join(c['source']).strip() for c in nb['cells'] if c['cell_type'] == 'markdown') + '\n'
+    parts = []
+    for c in nb['cells']:
+        src = ''.join(c['source']).strip()
+        if c['cell_type'] == 'markdown': parts.append(src)
+        elif 'published_claims()' in src: parts.append(published_claims())
+    return '\n\n'.join(parts) + '\n'
 
 def write_readme(index=None, readme=None):
     "Regenerate README.md from `nbs/index.ipynb`."

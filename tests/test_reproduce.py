@@ -14,10 +14,22 @@ def test_fgr_reproduce_smoke(tmp_path):
     assert m['profile'] == 'smoke' and list(m['notebooks']) == names
     assert all(v['status'] == 'ok' and v['wall_s'] > 0 for v in m['notebooks'].values())
     assert {'device', 'torch', 'git_commit'} <= set(m['environment']) and m['config']['profile'] == 'smoke'
-    assert m['data']['source']
+    assert m["data"]["source"] and m["run_store_train_wall_s_total"] > 0
     for n in names: assert (out/'notebooks'/f'{n}.ipynb').exists()
     assert not list(out.rglob('.tmp-*')), 'a temporary file was left behind'
-    assert (out/'data_samples.png').stat().st_size > 1000
+    for f in ('data_samples.png', 'spectral_bias.png', 'high_pass_masks.png', 'figure1.png', 'figure2.png', 'figure3.png'):
+        assert (out/f).stat().st_size > 1000, f
+    for f in ('table1.md', 'table1.json', 'table2.md', 'table2.json', 'figure2.json', 'robustness_checks.json', 'step_costs.json'):
+        assert (out/f).exists(), f
+    claims = json.loads((out/'claims.json').read_text())   # the ledger: schema, and every record points at a result file
+    from fgr.claims import FIELDS, VERDICTS
+    assert len(claims) >= 14 and len({c['id'] for c in claims}) == len(claims)
+    for c in claims:
+        assert tuple(c) == FIELDS and c['verdict'] in VERDICTS and c['profile'] == 'smoke', c
+        assert (out/c['source']).is_file(), c
+    ids = {c['id'] for c in claims}
+    assert {'clean_acc_baseline', 'clean_acc_fgr', 'pgd_acc_baseline', 'pgd_acc_fgr', 'relative_pgd_gain', 'clean_drop',
+            'fgr_step_cost', 'robust_all_strengths', 'ablation_standard', 'ablation_very_aggressive'} <= ids
 
 def test_failing_notebook_stops_the_run(tmp_path):
     nbs = tmp_path/'nbs'; nbs.mkdir()
