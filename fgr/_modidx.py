@@ -3,6 +3,7 @@
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': 'https://github.com/fgr-repro/fgr', 'lib_path': 'fgr'},
   'syms': { 'fgr.ablation': {'fgr.ablation.ablation_configs': ('ablation.html#ablation_configs', 'fgr/ablation.py')},
             'fgr.attacks': { 'fgr.attacks._ascent': ('attacks.html#_ascent', 'fgr/attacks.py'),
+                             'fgr.attacks._batches': ('attacks.html#_batches', 'fgr/attacks.py'),
                              'fgr.attacks._project': ('attacks.html#_project', 'fgr/attacks.py'),
                              'fgr.attacks.accuracy_grid': ('attacks.html#accuracy_grid', 'fgr/attacks.py'),
                              'fgr.attacks.pgd_l2': ('attacks.html#pgd_l2', 'fgr/attacks.py'),

@@ -65,12 +65,9 @@ def pgd_l2(model, x, y, eps:float, alpha:float, steps:int, random_start:bool=Tru
 def robust_accuracy(model, x, y, attack, batch_size:int=250, progress:bool=True, desc:str='attack') -> dict:
     "Clean and attacked accuracy (%) of `model` on uint8 or [0,1] images `x`; only clean-correct points are attacked."
     model.eval()
-    dev = next(model.parameters()).device
     correct, robust = torch.zeros(len(y), dtype=torch.bool), torch.zeros(len(y), dtype=torch.bool)
     t0 = time.time()
-    for i in tqdm(range(0, len(y), batch_size), desc=desc, disable=not progress, leave=False):
-        xb, yb = x[i:i+batch_size].to(dev), y[i:i+batch_size].to(dev)
-        if xb.dtype == torch.uint8: xb = xb.float() / 255
+    for i, xb, yb in tqdm(_batches(model, x, y, batch_size), total=-(-len(y) // batch_size), desc=desc, disable=not progress, leave=False):
         with torch.no_grad(): ok = model(xb).argmax(1) == yb
         still = ok.clone()
         if ok.any():
@@ -80,19 +77,24 @@ def robust_accuracy(model, x, y, attack, batch_size:int=250, progress:bool=True,
     return dict(n=len(y), clean_acc=100 * correct.float().mean().item(), robust_acc=100 * robust.float().mean().item(),
                 robust=robust, seconds=time.time() - t0)
 
+def _batches(model, x, y, batch_size):
+    "(start, images in [0,1], labels) batches of (x, y) on `model`'s device; uint8 images are scaled."
+    dev = next(model.parameters()).device
+    for i in range(0, len(y), batch_size):
+        xb, yb = x[i:i+batch_size].to(dev), y[i:i+batch_size].to(dev)
+        yield i, (xb.float() / 255 if xb.dtype == torch.uint8 else xb), yb
+
 # %% ../nbs/05_attacks.ipynb #a6b5fabc
 def accuracy_grid(model, x, y, eps_list, steps_list, alpha_fn=lambda e: e / 4, batch_size:int=250, progress:bool=True):
     "Accuracy (%) at each (ε, steps) cell, one shared PGD trajectory per ε: array (len(eps_list), len(steps_list))."
     import numpy as np
-    model.eval(); dev = next(model.parameters()).device
+    model.eval()
     smax, grid = max(steps_list), np.zeros((len(eps_list), len(steps_list)))
     for i, eps in enumerate(tqdm(eps_list, desc='heatmap rows', disable=not progress, leave=False)):
         firsts = []
-        for j in range(0, len(y), batch_size):
-            xb, yb = x[j:j+batch_size].to(dev), y[j:j+batch_size].to(dev)
-            if xb.dtype == torch.uint8: xb = xb.float() / 255
+        for _, xb, yb in _batches(model, x, y, batch_size):
             with torch.no_grad(): ok = model(xb).argmax(1) == yb
-            first = torch.full((len(yb),), -1, device=dev)   # -1: wrong on clean inputs
+            first = torch.full((len(yb),), -1, device=xb.device)   # -1: wrong on clean inputs
             if ok.any(): first[ok] = pgd_run(model, xb[ok], yb[ok], eps, alpha_fn(eps), smax)[1]
             firsts.append(first.cpu())
         first = torch.cat(firsts)

@@ -103,7 +103,7 @@ def index_markdown(index=None) -> str:
     parts = []
     for c in nb['cells']:
         src = ''.join(c['source']).strip()
-        if c['cell_type'] == 'markdown': parts.append(src)
+        if c['cell_type'] == 'markdown': parts.append(src.replace('](../', ']('))   # links from nbs/ to links from the root
         elif 'published_claims()' in src: parts.append(published_claims())
     return '\n\n'.join(parts) + '\n'
 
