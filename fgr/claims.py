@@ -48,7 +48,8 @@ def build_claims(profile:str, out_dir=None) -> list:
                                 f'{p - paper_pgd:+.1f} points from the paper under an attack whose checks ' +
                                 ('pass' if checks_ok[name] else 'fail'))))
     bp, fp = m['baseline']['pgd_acc'], m['fgr']['pgd_acc']
-    gain = t1['relative_pgd_gain_pct']
+    gain = t1['relative_pgd_gain_pct']   # None where the baseline's PGD accuracy is 0
+    if gain is None: gain = f'undefined (baseline {bp:.1f}%)'
     ok = fp >= 2 * bp and fp - bp >= 2 and checks_ok['fgr']
     out.append(_rec('relative_pgd_gain', 'FGR more than doubles PGD robustness (+102%)', 102.3, gain, '% relative', profile, atk_s, 'table1.json',
                     *_judge(profile, False, ok, f'FGR {fp:.1f}% vs baseline {bp:.1f}%, attack checks pass',
