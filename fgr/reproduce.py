@@ -39,6 +39,7 @@ def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
         import json
         manifest['notebooks'] = json.loads(mpath.read_text()).get('notebooks', {})
     nbs = select_notebooks(only)
+    os.environ.pop('MPLBACKEND', None)   # kernels draw inline, so the executed notebooks show their figures
     t_all = time.time()
     for i, nb in enumerate(nbs):
         print(f'[{i+1}/{len(nbs)}] {nb.name} (profile {profile})', flush=True)
