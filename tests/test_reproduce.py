@@ -16,6 +16,8 @@ def test_fgr_reproduce_smoke(tmp_path):
     assert {'device', 'torch', 'git_commit'} <= set(m['environment']) and m['config']['profile'] == 'smoke'
     assert m["data"]["source"] and m["run_store_train_wall_s_total"] > 0
     for n in names: assert (out/'notebooks'/f'{n}.ipynb').exists()
+    for n in ('01_spectral_bias', '04_train', '05_attacks'):   # executed notebooks show their figures (even with MPLBACKEND=Agg)
+        assert 'image/png' in (out/'notebooks'/f'{n}.ipynb').read_text(), n
     assert not list(out.rglob('.tmp-*')), 'a temporary file was left behind'
     for f in ('data_samples.png', 'spectral_bias.png', 'high_pass_masks.png', 'figure1.png', 'figure2.png', 'figure3.png'):
         assert (out/f).stat().st_size > 1000, f
