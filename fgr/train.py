@@ -8,6 +8,7 @@ __all__ = ['DEFAULTS', 'STEPS', 'make_config', 'baseline_step', 'fgr_step', 'eva
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import json, math, time, hashlib
+from contextlib import nullcontext as _null
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -74,8 +75,6 @@ def gradient_energy(model, x, y, cutoff:float) -> dict:
     _, g = input_gradients(model, x, y)
     high = high_freq_energy(g, cutoff)
     return dict(high=high.mean().item(), low=(g.pow(2).sum((1, 2, 3)) - high).mean().item())
-
-from contextlib import nullcontext as _null
 
 # %% ../nbs/04_train.ipynb #da0e4f89
 def run_name(cfg:dict) -> str:
