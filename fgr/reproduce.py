@@ -6,7 +6,7 @@
 __all__ = ['study_notebooks', 'select_notebooks', 'reproduce', 'main', 'index_markdown', 'write_readme']
 
 # %% ../nbs/91_reproduce.ipynb #c39a6fa2
-import argparse, re, sys, time, os
+import argparse, json, re, sys, time, os
 from pathlib import Path
 from .core import PROFILES, project_root, load_profile, figures_dir, save_json, environment_info, default_device
 
@@ -29,14 +29,12 @@ def select_notebooks(names=None, nbs_dir=None) -> list:
 def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
     "Run the study notebooks under `profile`; write executed notebooks and `manifest.json` to `out_dir`; return the manifest."
     import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
     params = load_profile(profile)
     out = figures_dir(profile, out_dir)
     nb_out = out/'notebooks'; nb_out.mkdir(parents=True, exist_ok=True)
     mpath = out/'manifest.json'
     manifest = dict(profile=profile, config=params, environment=environment_info(), notebooks={})
     if only and mpath.exists():   # a partial run keeps the other notebooks' records
-        import json
         manifest['notebooks'] = json.loads(mpath.read_text()).get('notebooks', {})
     nbs = select_notebooks(only)
     os.environ.pop('MPLBACKEND', None)   # kernels draw inline, so the executed notebooks show their figures
@@ -49,7 +47,7 @@ def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
             given = {k: v for k, v in dict(params, out_dir=str(out)).items() if k in declared}
             pm.execute_notebook(str(nb), str(tmp), parameters=given, kernel_name='python3',
                                 cwd=str(nb.parent), progress_bar=progress, report_mode=False)
-        except (PapermillExecutionError, Exception) as e:
+        except Exception as e:   # papermill's execution error, or a kernel that died
             if tmp.exists(): os.replace(tmp, nb_out/f'FAILED-{nb.name}')
             manifest['notebooks'][nb.stem] = dict(status='failed', wall_s=round(time.time() - t0, 1), error=str(e)[-2000:])
             save_json(manifest, mpath)
@@ -67,7 +65,6 @@ def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
 
 def _results_provenance(out) -> dict:
     "The data source, and the training time of every stored run the results used (a rerun finds them instead of training)."
-    import json
     res, train = {}, {}
     if (out/'data.json').exists(): res['data'] = json.loads((out/'data.json').read_text())
     if (out/'training.json').exists():
@@ -98,7 +95,6 @@ def main(argv=None):
 # %% ../nbs/91_reproduce.ipynb #5759945c
 def index_markdown(index=None) -> str:
     "`nbs/index.ipynb` as markdown (its ledger cell rendered from the committed claims): the text of README.md."
-    import json
     from fgr.claims import published_claims
     nb = json.loads(Path(index or project_root()/'nbs'/'index.ipynb').read_text())
     parts = []

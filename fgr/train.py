@@ -61,11 +61,11 @@ STEPS = dict(baseline=baseline_step, fgr=fgr_step)
 
 # %% ../nbs/04_train.ipynb #444dbc8e
 @torch.no_grad()
-def evaluate(model, loader, amp_ctx=None) -> dict:
+def evaluate(model, loader, amp_ctx=_null) -> dict:
     "Mean cross-entropy and accuracy (%) of `model` in eval mode over `loader`."
     model.eval(); loss = correct = n = 0
     for x, y in loader:
-        with (amp_ctx() if amp_ctx else _null()): logits = model(x).float()
+        with amp_ctx(): logits = model(x).float()
         loss += F.cross_entropy(logits, y, reduction='sum').item(); correct += (logits.argmax(1) == y).sum().item(); n += len(y)
     return dict(loss=loss / n, acc=100 * correct / n)
 
@@ -110,7 +110,7 @@ def train(config:dict, data=None, profile:str='smoke', device=None, progress:boo
     data = data if data is not None else load_cifar10()
     device = device or default_device()
     cuda_amp = cfg['amp'] and str(device).startswith('cuda')
-    amp_ctx = (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if cuda_amp else None
+    amp_ctx = (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if cuda_amp else _null
     key = dict(cfg, data=data.source)
     path = runs_dir(profile)/run_name(key); path.mkdir(parents=True, exist_ok=True)
     save_json(key, path/'config.json')
@@ -136,7 +136,7 @@ def train(config:dict, data=None, profile:str='smoke', device=None, progress:boo
             if cuda_amp: x = x.contiguous(memory_format=torch.channels_last)
             opt.zero_grad(set_to_none=True)
             try:
-                with (amp_ctx() if amp_ctx else _null()):
+                with amp_ctx():
                     logits, parts = step_fn(model, x, y, cfg)
             except FloatingPointError as e:
                 raise FloatingPointError(f'{e} at epoch {epoch+1}, step {step+1} of run {path.name}; the last good checkpoint '
