@@ -44,7 +44,7 @@ class Cifar10:
 
 # %% ../nbs/00_data.ipynb #c896f7ac
 def sha256_file(path) -> str:
-    "SHA-256 hex digest of the file at `path`."
+    "Returns the SHA-256 hex digest of the file at `path`."
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
@@ -57,7 +57,7 @@ def _decode_split(jpeg, offsets):
     return torch.stack(imgs).numpy()
 
 def decode_archive(path, expected_sha256:str=ARCHIVE_SHA256) -> Cifar10:
-    "Verify and decode the offline JPEG archive at `path`; the decoded arrays are cached in `data_dir()`."
+    "Returns the `Cifar10` decoded from the offline JPEG archive at `path`, checksum verified; the arrays are cached in `data_dir()`."
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'CIFAR-10 archive not found at {path}. Point FGR_DATA (or `path`) at cifar10-jpeg.npz, '
@@ -98,11 +98,11 @@ def _load_from(path) -> Cifar10:
 
 # %% ../nbs/00_data.ipynb #63a61e39
 def shared_archive() -> Path:
-    "Where the offline archive lies beside the repository (`../shared/data/cifar10-jpeg.npz`)."
+    "Returns where the offline archive lies beside the repository (`../shared/data/cifar10-jpeg.npz`)."
     return project_root().parent/'shared'/'data'/ARCHIVE_NAME
 
 def load_cifar10(path=None) -> Cifar10:
-    "CIFAR-10 from `path`, `$FGR_DATA`, torchvision (cached or downloaded) or the archive beside the repository."
+    "Returns CIFAR-10 (`Cifar10`) from `path`, `$FGR_DATA`, torchvision (cached or downloaded) or the archive beside the repository."
     if path is not None: return _load_from(path)
     if os.environ.get('FGR_DATA'): return _load_from(os.environ['FGR_DATA'])
     root, tried = data_dir(), ['`path` argument: not given', 'FGR_DATA: not set']
@@ -118,7 +118,7 @@ def load_cifar10(path=None) -> Cifar10:
 
 # %% ../nbs/00_data.ipynb #4cc7a113
 def synthetic_cifar(n:int=512, n_test:int=None, seed:int=0) -> Cifar10:
-    "A learnable CIFAR-10-shaped data set of `n` training and `n_test` (default n/4) test images."
+    "Returns a learnable CIFAR-10-shaped `Cifar10` of `n` training and `n_test` (default n/4) test images."
     g = torch.Generator().manual_seed(seed)
     n_test = n_test or max(n // 4, 1)
     pattern = torch.rand(10, 3, 4, 4, generator=g)
@@ -132,10 +132,10 @@ def synthetic_cifar(n:int=512, n_test:int=None, seed:int=0) -> Cifar10:
 
 # %% ../nbs/00_data.ipynb #85eec566
 def random_crop_flip(x:torch.Tensor, gen:torch.Generator, pad:int=4) -> torch.Tensor:
-    "Random `pad`-pixel-translation crop and horizontal flip of a batch (B,C,H,W), drawn from `gen`."
+    "Returns a batch (B,C,H,W) randomly translated by up to `pad` pixels (crop of the padded image) and flipped, drawn from `gen`."
     B, C, H, W = x.shape
-    dy, dx = (torch.randint(0, 2*pad + 1, (B,), generator=gen).to(x.device) for _ in range(2))
-    flip = (torch.rand(B, generator=gen) < 0.5).to(x.device)
+    dy, dx = (torch.randint(0, 2*pad + 1, (B,), generator=gen, device=gen.device).to(x.device) for _ in range(2))
+    flip = (torch.rand(B, generator=gen, device=gen.device) < 0.5).to(x.device)
     xp = F.pad(x, (pad, pad, pad, pad))
     rows = (dy[:, None] + torch.arange(H, device=x.device))[:, None, :, None]
     cols = (dx[:, None] + torch.arange(W, device=x.device))[:, None, None, :]
@@ -159,8 +159,8 @@ class DeviceLoader:
     def __iter__(self):
         n = len(self.y)
         if self.train:
-            gen = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-            order = torch.randperm(n, generator=gen).to(self.x.device)
+            gen = torch.Generator(device=self.x.device).manual_seed(self.seed * 100_003 + self.epoch)   # drawn on the device
+            order = torch.randperm(n, generator=gen, device=self.x.device)
         else: gen, order = None, torch.arange(n, device=self.x.device)
         for i in range(len(self)):
             idx = order[i*self.batch_size:(i+1)*self.batch_size]
@@ -170,7 +170,7 @@ class DeviceLoader:
 
 # %% ../nbs/00_data.ipynb #e818dd09
 def loader_throughput(loader, max_batches:int=None) -> float:
-    "Images per second of one pass over `loader` (at most `max_batches` batches)."
+    "Returns the images per second of one pass over `loader` (at most `max_batches` batches)."
     t0, n = time.perf_counter(), 0
     for i, (xb, yb) in enumerate(loader):
         if max_batches is not None and i >= max_batches: break

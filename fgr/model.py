@@ -49,7 +49,7 @@ class ResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 def resnet18(width:float=1.0, num_classes:int=10) -> nn.Sequential:
-    "CIFAR ResNet-18 (channel counts × `width`) behind a `Normalize` layer: [0,1] images in, logits out."
+    "Returns the CIFAR ResNet-18 (channel counts × `width`) behind a `Normalize` layer: [0,1] images in, logits out."
     if not width > 0: raise ValueError(f'width={width} must be positive (1.0 is the standard ResNet-18)')
     widths = tuple(max(1, round(c * width)) for c in (64, 128, 256, 512))
     return nn.Sequential(Normalize(), ResNet(widths=widths, num_classes=num_classes))

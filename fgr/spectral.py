@@ -15,18 +15,18 @@ from tqdm.auto import tqdm
 
 # %% ../nbs/01_spectral_bias.ipynb #e1a2ba9d
 def frequency_grid(h:int, w:int, device=None):
-    "Frequencies (fy, fx) of an h×w DFT in cycles per pixel, each of shape (h, w)."
+    "Returns the frequencies (fy, fx) of an h×w DFT in cycles per pixel, each of shape (h, w)."
     fy = torch.fft.fftfreq(h, device=device)[:, None].expand(h, w)
     fx = torch.fft.fftfreq(w, device=device)[None, :].expand(h, w)
     return fy, fx
 
 def radial_frequency(h:int, w:int, device=None) -> torch.Tensor:
-    "Radius sqrt(fy² + fx²) of each bin of an h×w DFT, in cycles per pixel (0 … √0.5)."
+    "Returns the radius sqrt(fy² + fx²) of each bin of an h×w DFT, in cycles per pixel (0 … √0.5)."
     fy, fx = frequency_grid(h, w, device)
     return torch.sqrt(fy**2 + fx**2)
 
 def radial_power_spectrum(x:torch.Tensor, n_bins:int=16):
-    "Bin centres and mean power |FFT|² (orthonormal) of a (B,C,H,W) batch in `n_bins` radius bands."
+    "Returns (bin centres, mean power |FFT|²) (orthonormal) of a (B,C,H,W) batch in `n_bins` radius bands."
     x = x.detach()
     p = torch.fft.fft2(x.double(), norm='ortho').abs().pow(2).mean((0, 1))   # (H, W)
     r = radial_frequency(*x.shape[-2:], device=x.device).double()
@@ -38,19 +38,19 @@ def radial_power_spectrum(x:torch.Tensor, n_bins:int=16):
 
 # %% ../nbs/01_spectral_bias.ipynb #3c488e0d
 def relu_mlp(depth:int=6, width:int=256) -> nn.Sequential:
-    "A ReLU MLP from 1 input to 1 output with `depth` linear layers of `width` units."
+    "Returns a ReLU MLP from 1 input to 1 output with `depth` linear layers of `width` units."
     dims = [1] + [width] * (depth - 1) + [1]
     layers = []
     for a, b in zip(dims[:-1], dims[1:]): layers += [nn.Linear(a, b), nn.ReLU()]
     return nn.Sequential(*layers[:-1])
 
 def sum_of_sines(t:torch.Tensor, ks, amps, phases) -> torch.Tensor:
-    "f(t) = Σ A_i sin(2π k_i t + φ_i) at points `t`."
+    "Returns f(t) = Σ A_i sin(2π k_i t + φ_i) at points `t`."
     ks, amps, phases = (torch.as_tensor(v, dtype=t.dtype) for v in (ks, amps, phases))
     return (amps * torch.sin(2 * math.pi * ks * t[:, None] + phases)).sum(1)
 
 def normalized_amplitudes(f:torch.Tensor, ks, amps) -> torch.Tensor:
-    "|DFT of f at k_i| × 2/(N A_i) for samples `f` on N evenly spaced points of [0,1): 1 means learned."
+    "Returns |DFT of f at k_i| × 2/(N A_i) for samples `f` on N evenly spaced points of [0,1): 1 means learned."
     spec = torch.fft.rfft(f.detach().double())
     return (spec[list(ks)].abs() * 2 / (len(f) * torch.as_tensor(amps, dtype=torch.float64))).float()
 

@@ -21,7 +21,9 @@ if [ -n "$(git status --porcelain -- fgr)" ]; then
   git status --porcelain -- fgr; echo "FAIL: fgr/ differs from the notebooks' export (run nbdev-export and commit)"; exit 1; fi
 
 echo "== 3/4 nbdev-test (every notebook under the smoke profile)"
-nbdev-test --n-workers 2 --timing
+# Two notebooks at a time, one thread each: two workers that each use every core oversubscribe the CPU
+# (01_spectral_bias took 92-115 s that way, 5 s alone).
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nbdev-test --n-workers 2 --timing
 
 echo "== 4/4 pytest tests/"
-python -m pytest tests -q -p no:cacheprovider
+python -m pytest tests -q -p no:cacheprovider --durations=5
