@@ -53,7 +53,9 @@ def _kernel_manager(log:Path):
     "A kernel manager on IPC sockets (local only: no 'running over TCP without encryption' warning) whose kernels write stderr to `log`."
     from jupyter_client.manager import AsyncKernelManager
     class QuietKernelManager(AsyncKernelManager):
-        def __init__(self, **kw): super().__init__(**kw); self.transport = 'ipc'
+        def __init__(self, **kw):                                    # sockets in the temp folder, never in the work tree
+            super().__init__(**kw); self.transport = 'ipc'
+            import tempfile, uuid; self.ip = str(Path(tempfile.gettempdir())/f'fgr-kernel-{uuid.uuid4().hex[:12]}')
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             kw['stderr'] = open(log, 'a')                            # the kernel's own noise (and a stopped kernel's) goes here
             return await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -146,7 +148,9 @@ def main(argv=None) -> int:
     def on_signal(signum, frame):
         _STOP['signal'] = signum
         raise (KeyboardInterrupt if signum == signal.SIGINT else _Terminated)()
-    old_handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    import threading                                                 # handlers can only be set from the main thread
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
     import logging                                                   # the cause is printed below, once: no library tracebacks
     for name in ('papermill', 'asyncio', 'traitlets'): logging.getLogger(name).setLevel(logging.CRITICAL)
     try: m = reproduce(a.profile, a.only, a.out, progress=not a.no_progress)
