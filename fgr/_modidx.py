@@ -98,6 +98,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fgr.penalty.high_pass_mask': ('penalty.html#high_pass_mask', 'fgr/penalty.py'),
                              'fgr.penalty.input_gradients': ('penalty.html#input_gradients', 'fgr/penalty.py'),
                              'fgr.penalty.penalty_gradient': ('penalty.html#penalty_gradient', 'fgr/penalty.py'),
+                             'fgr.penalty.penalty_readings': ('penalty.html#penalty_readings', 'fgr/penalty.py'),
                              'fgr.penalty.running_stats_frozen': ('penalty.html#running_stats_frozen', 'fgr/penalty.py')},
             'fgr.reproduce': { 'fgr.reproduce.NotebookFailed': ('reproduce.html#notebookfailed', 'fgr/reproduce.py'),
                                'fgr.reproduce.NotebookFailed.__init__': ('reproduce.html#notebookfailed.__init__', 'fgr/reproduce.py'),

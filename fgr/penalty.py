@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['BANDS', 'PENALTY_MODES', 'high_pass_mask', 'high_freq_energy', 'input_gradients', 'fgr_loss', 'band_part',
-           'band_energy', 'running_stats_frozen', 'penalty_gradient']
+           'band_energy', 'running_stats_frozen', 'penalty_gradient', 'penalty_readings']
 
 # %% ../nbs/02_penalty.ipynb #4926581b
 import math
@@ -133,3 +133,9 @@ def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:fl
             for p in model.parameters():
                 if p.grad is not None: p.grad.div_(B)
     return logits, dict(loss=(s / B + lam * penalty).detach(), ce=s.detach() / B, penalty=penalty.detach())
+
+# %% ../nbs/02_penalty.ipynb #e930d4ab
+def penalty_readings(B:int, C:int=3, H:int=32, W:int=32) -> dict:
+    "Returns {reading: factor}: how each plausible reading of equation (1) scales our penalty P for a batch of B images of C×H×W."
+    return {'ours': 1.0, 'batch-mean CE gradient': 1 / B ** 2, 'unnormalized FFT': float(H * W), 'mean over spectrum entries': 1 / (C * H * W),
+            'sum over the batch': float(B), 'one-line implementation': 1 / (B ** 2 * C)}
