@@ -42,7 +42,7 @@ def _copy_of_repository(dest):
 @pytest.mark.parametrize('sig,code', [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_interrupt_changes_nothing_committed(tmp_path, sig, code):
     repo = _copy_of_repository(tmp_path/'repo')
-    env = dict(os.environ, PYTHONPATH=str(repo), FGR_RUNS=str(tmp_path/'runs'), FGR_DATA=str(real_archive()), MPLBACKEND='Agg')
+    env = dict(os.environ, PYTHONPATH=str(repo), FGR_RUNS=str(tmp_path/'runs'), FGR_CACHE=str(tmp_path/'cache'), FGR_DATA=str(real_archive()), MPLBACKEND='Agg')
     p = subprocess.Popen(RUN + ['--no-progress'], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen, t0 = '', time.time()
     while '[1/' not in seen and time.time() - t0 < 120: seen += p.stdout.readline()
