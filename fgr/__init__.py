@@ -21,6 +21,8 @@ The public API, one module per notebook in nbs/ (read them for the equations and
                    attack_reconstruction(), table1(), wilson_interval()
   fgr.ablation     ablation_configs(), within_reference()
   fgr.corruptions  corrupt(), corruption_accuracy(), corruption_summary(): CIFAR-10-C-style, offline
+  fgr.frontier     frontier_configs(), frontier_sweep() -> points, seeds, best points (cached in
+                   the run store); frontier_findings(), plot_frontier(): does the mask matter?
   fgr.claims       build_claims() -> the ledger; claims_markdown()
   fgr.reproduce    reproduce(profile), the fgr-reproduce command
   fgr.core         paths, profiles (load_profile), paper_claims(), atomic writes, environment_info()

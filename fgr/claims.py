@@ -44,7 +44,7 @@ def _diff_ci(a, na, b, nb):
 def _load_results(d):
     out = {}
     for f in ('table1.json', 'robustness_checks.json', 'figure2.json', 'table2.json', 'step_costs.json', 'mode_check.json',
-              'reconstruction.json', 'corruptions.json'):
+              'reconstruction.json', 'corruptions.json', 'frontier.json'):
         try: out[f] = json.loads((d/f).read_text())
         except (FileNotFoundError, json.JSONDecodeError): out[f] = None
     return out
@@ -194,6 +194,18 @@ def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
                             missing=None if has else miss('corruptions.json'),
                             indistinct=None if not has or not _overlap(cb['ci'], cf['ci']) else f"FGR {_ci_s(cf['ci'])} and baseline {_ci_s(cb['ci'])} overlap"),
                     interval=[cf['ci'][0] - cb['ci'][1], cf['ci'][1] - cb['ci'][0]] if has else None))
+    # --- the frontier (08_frontier): what the paper implies or leaves for later
+    from fgr.frontier import frontier_findings
+    fr = res['frontier.json']; fnd = frontier_findings(fr or {}, R['frontier_cost_match_tol']); b = (fr or {}).get('budget') or {}
+    budget = f"{b['epochs']} epochs on {b['n_train']:,} images, width {b['width']:g}; " if b else ''
+    for key, claim, paper_says in (('mask', 'the high-pass mask adds robustness beyond a gradient-norm penalty at equal clean accuracy (PGD-ℓ∞, FGR − gradnorm)', "the paper's mechanism"),
+                                   ('cost', 'FGR reaches a given robustness at lower cost than PGD-AT (PGD-ℓ∞, FGR − PGD-AT at FGR\'s cost)', "the paper's future work"),
+                                   ('tradeoff', 'stronger FGR settings trade clean accuracy for robustness (PGD-ℓ∞ gain from the weakest to the strongest λ)', "Table 2's implication")):
+        f = fnd[key]
+        out.append(_rec(f'frontier_{key}', claim, paper_says, f['measured'], 'points', profile, budget + f['setting'], 'frontier.json',
+                        *_judge(profile, f['outcome'] == 'ok', f['why'], f['why'],
+                                missing=(miss('frontier.json') if fr is None else f['why']) if f['outcome'] == 'missing' else None,
+                                indistinct=f['why'] if f['outcome'] == 'indistinct' else None), interval=f['interval']))
     save_json(out, d/'claims.json')
     return out
 

@@ -221,7 +221,7 @@ def frontier_markdown(fr:dict) -> str:
     "Returns the frontier's table as markdown: every point's clean, PGD-ℓ∞, PGD-ℓ2 and AutoAttack accuracy with 95% intervals, seeds, cost and wall time."
     b = fr['budget']
     lines = [f"Frontier ({fr['profile']} profile, {fr['data']}): {b['epochs']} epoch{'s' if b['epochs'] != 1 else ''} on {b['n_train']:,} training images, ResNet-18 width {b['width']:g}, batch {b['batch_size']}; "
-             f"penalties computed with {fr.get('penalty_mode', 'the profile gradient mode')}.", '',
+             f"penalty gradient: {mode_label(next((c for c in fr['configs'].values() if c['method'] in PENALTY_METHODS), make_config()))}.", '',
              '| point | seeds | clean (%) | PGD-ℓ∞ 8/255 (%) | PGD-ℓ2 0.5 (%) | AutoAttack (%) | step × plain | cost × baseline | training wall (s) |',
              '|---|---|---|---|---|---|---|---|---|']
     for n, p in fr['points'].items():

@@ -71,13 +71,17 @@ def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
     _clean(list(_stale_staging(out.parent)))                          # leftovers of killed runs
     stage = out.parent/f'.tmp-{os.getpid()}-{out.name}'
     _clean([stage])
-    if only and out.is_dir(): shutil.copytree(out, stage)            # a partial run keeps the other notebooks' results
+    known = {p.stem for p in study_notebooks()}
+    if only and out.is_dir():                                        # a partial run keeps the other notebooks' results,
+        shutil.copytree(out, stage)
+        for f in (stage/'notebooks').glob('*.ipynb'):                # but not executed copies of renamed or removed notebooks
+            if f.stem not in known: f.unlink()
     nb_out = stage/'notebooks'; nb_out.mkdir(parents=True, exist_ok=True)
     failed_dir = out.parent/'.failed'/out.name
     mpath = stage/'manifest.json'
     log = runs_dir(profile).parent/'kernel-logs'/f'{out.name}.log'; log.parent.mkdir(parents=True, exist_ok=True); log.write_text('')
     manifest = dict(profile=profile, config=params, environment=environment_info(), notebooks={})
-    if only and mpath.exists(): manifest['notebooks'] = json.loads(mpath.read_text()).get('notebooks', {})
+    if only and mpath.exists(): manifest['notebooks'] = {k: v for k, v in json.loads(mpath.read_text()).get('notebooks', {}).items() if k in known}
     os.environ.pop('MPLBACKEND', None)   # kernels draw inline, so the executed notebooks show their figures
     t_all = time.time(); _PROGRESS.update(done=[], current=None)
     try:

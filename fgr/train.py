@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
-           'pgd_at', 'fgsm_rs', 'evaluate', 'gradient_energy', 'run_name', 'Run', 'train', 'main_configs', 'mode_label',
-           'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
+           'pgd_at', 'fgsm_rs', 'evaluate', 'gradient_energy', 'run_name', 'Run', 'channels_last', 'train',
+           'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import json, math, time, hashlib, numbers
@@ -172,19 +172,25 @@ def _save_checkpoint(path, model, opt, sched, history):
 def _amp_context(device, amp:bool):
     return (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if amp and str(device).startswith('cuda') else _null
 
+def channels_last(device, cfg:dict) -> bool:
+    "Returns whether `train` keeps the model and its batches in channels_last memory format for `cfg` on `device`."
+    if str(device).startswith('cuda'): return cfg['amp']             # bf16 + channels_last: the fast path of the H200 record
+    exact_whole_batch = METHODS[cfg['method']].penalized and cfg['penalty_mode'] == 'double_backprop' and cfg['penalty_fraction'] == 1
+    return not exact_whole_batch                                     # CPU: faster except the whole batch's double backward (see the benchmark)
+
 def train(config:dict, data=None, profile:str='smoke', device=None, progress:bool=True, callback=None) -> Run:
     "Returns the `Run` of `config` (see `make_config`): trained, resumed, or loaded from the run store of `profile`."
     cfg = make_config(**config)
     data = data if data is not None else load_cifar10()
     device = device or default_device()
-    cuda_amp = cfg['amp'] and str(device).startswith('cuda')
+    cl = channels_last(device, cfg)
     amp_ctx = _amp_context(device, cfg['amp'])
     key = dict(cfg, data=data.source)
     path = runs_dir(profile)/run_name(key); path.mkdir(parents=True, exist_ok=True)
     save_json(key, path/'config.json')
     torch.manual_seed(cfg['seed'])
     model = resnet18(cfg['width']).to(device)
-    if cuda_amp: model = model.to(memory_format=torch.channels_last)
+    if cl: model = model.to(memory_format=torch.channels_last)
     train_dl = DeviceLoader(data.train_x[:cfg['n_train']], data.train_y[:cfg['n_train']], cfg['batch_size'], train=True, seed=cfg['seed'], device=device)
     test_dl = DeviceLoader(data.test_x[:cfg['n_test']], data.test_y[:cfg['n_test']], 500, device=device)
     probe = (data.test_x[:cfg['probe_size']].to(device).float() / 255, data.test_y[:cfg['probe_size']].to(device))
@@ -202,7 +208,7 @@ def train(config:dict, data=None, profile:str='smoke', device=None, progress:boo
         bar = tqdm(train_dl, desc=f"{cfg['method']} epoch {epoch+1}/{cfg['epochs']}", disable=not progress, leave=False)
         for step, (x, y) in enumerate(bar):
             if callback: callback(epoch, step, model)
-            if cuda_amp: x = x.contiguous(memory_format=torch.channels_last)
+            if cl: x = x.contiguous(memory_format=torch.channels_last)
             logits, parts = _train_step(model, opt, method, x, y, cfg, epoch * len(train_dl) + step, amp_ctx)
             sched.step()
             for k, v in parts.items():
@@ -299,28 +305,34 @@ def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:in
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     amp_ctx = _amp_context(device, amp)
     torch.manual_seed(seed)
-    model = resnet18(width).to(device)
     x, y = torch.rand(batch_size, 3, 32, 32, device=device), torch.randint(0, 10, (batch_size,), device=device)
-    if cuda and amp: model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    cfgs = {name: make_config(**kw) for name, kw in methods.items()}
+    cfgs = {name: make_config(**{'amp': amp, **kw}) for name, kw in methods.items()}
+    def setup(cl):                                                   # a model per memory format, as train would hold it
+        torch.manual_seed(seed); m = resnet18(width).to(device)
+        if cl: m = m.to(memory_format=torch.channels_last)
+        return m, torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, nesterov=True, weight_decay=5e-4), x.contiguous(memory_format=torch.channels_last) if cl else x
+    fmt = {name: channels_last(device, cfg) for name, cfg in cfgs.items()}
+    held = {cl: setup(cl) for cl in set(fmt.values())}
     times = {name: [] for name in cfgs}
     for r in tqdm(range(repeats + 1), desc=f'benchmark w{width:g} b{batch_size}', leave=False):   # round 0 is warm-up
         for name, cfg in cfgs.items():
+            model, opt, xb = held[fmt[name]]
             k = cfg['penalty_every']; model.train(); sync(); t0 = time.perf_counter()
-            for s in range(k): _train_step(model, opt, METHODS[cfg['method']], x, y, cfg, s, amp_ctx)
+            for s in range(k): _train_step(model, opt, METHODS[cfg['method']], xb, y, cfg, s, amp_ctx)
             sync()
             if r: times[name].append((time.perf_counter() - t0) / k)
     med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
     return dict(width=width, batch_size=batch_size, device=str(device), amp=bool(cuda and amp), repeats=repeats, seconds=med,
                 img_per_s={k: batch_size / v for k, v in med.items()}, ratio={k: v / med['plain'] for k, v in med.items()},
-                configs={k: methods[k] for k in methods})
+                configs={k: methods[k] for k in methods}, channels_last=fmt)
 
 def benchmark_table(result:dict) -> str:
     "Returns a benchmark result as a markdown table: method, ms per step, img/s, ratio to a plain step."
     rows = [f"width {result['width']:g}, batch {result['batch_size']}, {result['device']}{' (bf16, channels_last)' if result['amp'] else ''}, median of {result['repeats']}", '',
             '| method | ms/step | img/s | × plain |', '|---|---|---|---|']
-    rows += [f"| {k} | {1000 * v:.1f} | {result['img_per_s'][k]:,.0f} | {result['ratio'][k]:.2f} |" for k, v in result['seconds'].items()]
+    cl = result.get('channels_last', {})
+    rows[0] += '; * = channels_last memory format' if any(cl.values()) and not result['amp'] else ''
+    rows += [f"| {k}{' *' if cl.get(k) and not result['amp'] else ''} | {1000 * v:.1f} | {result['img_per_s'][k]:,.0f} | {result['ratio'][k]:.2f} |" for k, v in result['seconds'].items()]
     return '\n'.join(rows)
 
 # %% ../nbs/04_train.ipynb #ec5bbd1d

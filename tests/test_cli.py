@@ -27,7 +27,7 @@ def test_corrupt_archive_names_the_cause_and_the_fix(tmp_path):
 def test_bad_profile_and_missing_inputs(tmp_path):
     r = run_cli(['--profile', 'huge'], tmp_path)
     assert r.returncode == 2 and "invalid choice: 'huge'" in r.stderr
-    r = run_cli(['--profile', 'smoke', '--only', '08_claims', '--out', str(tmp_path/'new'), '--no-progress'], tmp_path)
+    r = run_cli(['--profile', 'smoke', '--only', '09_claims', '--out', str(tmp_path/'new'), '--no-progress'], tmp_path)
     assert r.returncode == 1 and 'no result file found' in r.stderr and 'Fix:' in r.stderr, r.stderr   # no silent "ok"
     assert not (tmp_path/'new'/'claims.json').exists()
 

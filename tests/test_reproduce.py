@@ -22,7 +22,8 @@ def test_fgr_reproduce_smoke(tmp_path):
     for f in ('data_samples.png', 'spectral_bias.png', 'high_pass_masks.png', 'figure1.png', 'figure2.png', 'figure3.png'):
         assert (out/f).stat().st_size > 1000, f
     for f in ('table1.md', 'table1.json', 'table2.md', 'table2.json', 'figure2.json', 'robustness_checks.json', 'step_costs.json',
-              'mode_check.json', 'reconstruction.json', 'corruptions.json', 'figure6.png', 'fd_error_vs_h.json'):
+              'mode_check.json', 'reconstruction.json', 'corruptions.json', 'figure6.png', 'fd_error_vs_h.json', 'frontier.json', 'frontier.md',
+              'figure4.png', 'figure5.png'):
         assert (out/f).exists(), f
     claims = json.loads((out/'claims.json').read_text())   # the ledger: schema, and every record points at a result file
     from fgr.claims import FIELDS, VERDICTS
@@ -33,7 +34,16 @@ def test_fgr_reproduce_smoke(tmp_path):
     ids = {c['id'] for c in claims}
     assert {'clean_acc_baseline', 'clean_acc_fgr', 'pgd_acc_baseline', 'pgd_acc_fgr', 'relative_pgd_gain', 'clean_drop',
             'fgr_step_cost', 'robust_all_strengths', 'ablation_standard', 'ablation_very_aggressive', 'absolute_pgd_gain',
-            'autoattack_fgr', 'paper_attack_reading', 'corruptions_noise_blur'} <= ids
+            'autoattack_fgr', 'paper_attack_reading', 'corruptions_noise_blur', 'frontier_mask', 'frontier_cost', 'frontier_tradeoff'} <= ids
+    fr = json.loads((out/'frontier.json').read_text())      # the frontier: every point evaluated, the seeded points repeated
+    assert set(fr['points']) == set(fr['configs']) and 'baseline' in fr['seeded'] and all(s['clean']['k'] >= 2 for s in fr['seeded'].values())
+    # a partial rerun drops the executed copy and manifest entry of a notebook that no longer exists (renamed or removed)
+    (out/'notebooks'/'07_old_name.ipynb').write_text('{}')
+    m['notebooks']['07_old_name'] = dict(status='ok', wall_s=1.0); (out/'manifest.json').write_text(json.dumps(m))
+    r = subprocess.run(['fgr-reproduce', '--profile', 'smoke', '--only', '09_claims', '--out', str(out), '--no-progress'],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert not (out/'notebooks'/'07_old_name.ipynb').exists() and list(json.loads((out/'manifest.json').read_text())['notebooks']) == names
 
 def test_failing_notebook_stops_the_run(tmp_path):
     nbs = tmp_path/'nbs'; nbs.mkdir()
