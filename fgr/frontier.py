@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['PENALTY_METHODS', 'T975', 'STYLE', 'point_name', 'frontier_configs', 'curve_of', 'evaluate_point', 'autoattack_point',
            'seed_summary', 'cost_label', 'step_ratios', 'run_cost', 'best_point', 'frontier_sweep', 'point_estimate',
-           'compare_at_matched_clean', 'frontier_findings', 'frontier_markdown', 'plot_frontier']
+           'compare_at_matched_clean', 'frontier_findings', 'frontier_markdown', 'plot_frontier', 'frontier_summary',
+           'published_frontier']
 
 # %% ../nbs/08_frontier.ipynb #c48679bd
 import json, math, hashlib, statistics
@@ -109,9 +110,9 @@ def step_ratios(cfgs:dict, repeats:int=5, device=None) -> tuple:
     return {name: r['ratio'][label[name]] for name in cfgs}, r
 
 def run_cost(cfg:dict, ratio:float, n_available:int) -> float:
-    "Returns a run's training cost in plain steps: epochs × steps per epoch × its step ratio."
+    "Returns a run's training cost in plain steps: epochs × steps per epoch (full batches, as the training loader makes them) × its step ratio."
     n = min(cfg['n_train'] or n_available, n_available)
-    return cfg['epochs'] * -(-n // cfg['batch_size']) * ratio
+    return cfg['epochs'] * max(1, n // cfg['batch_size']) * ratio
 
 # %% ../nbs/08_frontier.ipynb #6fe98f85
 def best_point(points:dict, names:list, clean_floor_pct:float):
@@ -271,3 +272,37 @@ def plot_frontier(fr:dict, x_key:str='clean', keys=('pgd', 'pgd_l2'), ax=None):
         a.set_title(titles.get(key, key), fontsize=10); a.grid(alpha=0.3)
     axs[0][0].legend(fontsize=8)
     return fig
+
+# %% ../nbs/08_frontier.ipynb #a874e38a
+_ANSWER = {'ok': 'yes: at equal clean accuracy FGR is more robust than the gradient-norm penalty, beyond the intervals',
+           'not': 'no: at equal clean accuracy the plain gradient-norm penalty is more robust than FGR, beyond the intervals',
+           'indistinct': "not detectably: at equal clean accuracy FGR and the plain gradient-norm penalty lie within each other's intervals",
+           'missing': 'undetermined: the evidence is missing'}
+
+def frontier_summary(fr:dict) -> str:
+    "Returns a paragraph in plain words of what a saved frontier shows: the mask question, the adversarial-training comparison, the trade-off."
+    f = fr.get('findings') or frontier_findings(fr); b = fr.get('budget', {}); best = fr.get('best', {})
+    def pt(n, key='pgd'):
+        v, ci = point_estimate(fr, n, key); return f'{v:.1f}% [{ci[0]:.1f}, {ci[1]:.1f}]'
+    s = [f"**Does the Fourier mask matter?** ({fr.get('profile')} profile: {b.get('epochs')} epoch{'s' if b.get('epochs') != 1 else ''} on {b.get('n_train', 0):,} training images, width {b.get('width')}; "
+         f"`figures/{fr.get('profile')}/frontier.md`, Figures 4-5.) Answer: {_ANSWER[f['mask']['outcome']]}."]
+    s.append(f"{f['mask']['why'][0].upper()}{f['mask']['why'][1:]}" + (f"; {f['mask']['setting']}." if f['mask']['setting'] else '.'))
+    lines = []
+    for cv in ('fgr', 'gradnorm', 'lowpass', *[c for c in fr.get('curves', {}) if c not in PENALTY_METHODS and c != 'baseline']):
+        n = best.get(cv)
+        if n: lines.append(f"{n}: clean {pt(n, 'clean')}, PGD-ℓ∞ {pt(n)}, {fr['relative_cost'][n]:.2f}× the baseline's training cost")
+    if 'baseline' in fr.get('points', {}): lines.insert(0, f"baseline: clean {pt('baseline', 'clean')}, PGD-ℓ∞ {pt('baseline')}")
+    if lines: s.append('Best point of each curve (mean of the seeds [95% interval]): ' + '; '.join(lines) + '.')
+    for k, q in (('cost', 'Against PGD adversarial training at the same cost'), ('tradeoff', 'Stronger FGR')):
+        s.append(f"{q}: {f[k]['why']}" + (f" ({f[k]['setting']})." if f[k].get('setting') else '.'))
+    return ' '.join(s)
+
+def published_frontier(root=None) -> str:
+    "Returns the plain-words summaries of the frontiers committed under figures/paper and figures/cpu, for the landing page."
+    from pathlib import Path
+    from fgr.core import project_root
+    root = Path(root or project_root()/'figures'); parts = []
+    for profile in ('paper', 'cpu'):
+        p = root/profile/'frontier.json'
+        if p.exists(): parts.append(frontier_summary(json.loads(p.read_text())))
+    return '\n\n'.join(parts) or 'No frontier has been published yet: run `fgr-reproduce --profile cpu --only 08_frontier 09_claims`.'

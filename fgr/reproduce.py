@@ -176,14 +176,16 @@ def main(argv=None) -> int:
 
 # %% ../nbs/91_reproduce.ipynb #5759945c
 def index_markdown(index=None) -> str:
-    "Returns `nbs/index.ipynb` as markdown (its ledger cell rendered from the committed claims): the text of README.md."
+    "Returns `nbs/index.ipynb` as markdown (its ledger and frontier cells rendered from the committed results): the text of README.md."
     from fgr.claims import published_claims
+    from fgr.frontier import published_frontier
     nb = json.loads(Path(index or project_root()/'nbs'/'index.ipynb').read_text())
     parts = []
     for c in nb['cells']:
         src = ''.join(c['source']).strip()
         if c['cell_type'] == 'markdown': parts.append(src.replace('](../', ']('))   # links from nbs/ to links from the root
         elif 'published_claims()' in src: parts.append(published_claims())
+        elif 'published_frontier()' in src: parts.append(published_frontier())
     return '\n\n'.join(parts) + '\n'
 
 def write_readme(index=None, readme=None):
