@@ -293,7 +293,7 @@ def frontier_summary(fr:dict) -> str:
     if 'baseline' in fr.get('points', {}): lines.insert(0, f"baseline: clean {pt('baseline', 'clean')}, PGD-ℓ∞ {pt('baseline')}")
     if lines: s.append('Best point of each curve (mean of the seeds [95% interval]): ' + '; '.join(lines) + '.')
     for k, q in (('cost', 'Against PGD adversarial training at the same cost'), ('tradeoff', 'Stronger FGR')):
-        s.append(f"{q}: {f[k]['why']}" + (f" ({f[k]['setting']})." if f[k].get('setting') else '.'))
+        s.append(f"{q}: {f[k]['why']}" + (f" ({f[k]['setting']})." if f[k].get('setting') and k == 'cost' else '.'))
     return ' '.join(s)
 
 def published_frontier(root=None) -> str:

@@ -175,8 +175,9 @@ def _amp_context(device, amp:bool):
 def channels_last(device, cfg:dict) -> bool:
     "Returns whether `train` keeps the model and its batches in channels_last memory format for `cfg` on `device`."
     if str(device).startswith('cuda'): return cfg['amp']             # bf16 + channels_last: the fast path of the H200 record
-    exact_whole_batch = METHODS[cfg['method']].penalized and cfg['penalty_mode'] == 'double_backprop' and cfg['penalty_fraction'] == 1
-    return not exact_whole_batch                                     # CPU: faster except the whole batch's double backward (see the benchmark)
+    exact_every_step = (METHODS[cfg['method']].penalized and cfg['penalty_mode'] == 'double_backprop' and cfg['penalty_fraction'] == 1
+                        and cfg['penalty_every'] == 1)
+    return not exact_every_step                                      # CPU: faster except a whole batch's double backward at every step
 
 def train(config:dict, data=None, profile:str='smoke', device=None, progress:bool=True, callback=None) -> Run:
     "Returns the `Run` of `config` (see `make_config`): trained, resumed, or loaded from the run store of `profile`."
