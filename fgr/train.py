@@ -169,12 +169,14 @@ def _save_checkpoint(path, model, opt, sched, history):
     save_json(dict(epochs=history), path/'history.json')
 
 # %% ../nbs/04_train.ipynb #3905bafe
+import os
 def _amp_context(device, amp:bool):
     return (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if amp and str(device).startswith('cuda') else _null
 
 def channels_last(device, cfg:dict) -> bool:
     "Returns whether `train` keeps the model and its batches in channels_last memory format for `cfg` on `device`."
     if str(device).startswith('cuda'): return cfg['amp']             # bf16 + channels_last: the fast path of the H200 record
+    if os.environ.get('FGR_CPU_CHANNELS_LAST') != '1': return False  # opt-in on the CPU: it crashed an AMX CPU under torch 2.11
     exact_every_step = (METHODS[cfg['method']].penalized and cfg['penalty_mode'] == 'double_backprop' and cfg['penalty_fraction'] == 1
                         and cfg['penalty_every'] == 1)
     return not exact_every_step                                      # CPU: faster except a whole batch's double backward at every step
