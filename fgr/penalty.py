@@ -76,8 +76,6 @@ def band_energy(g:torch.Tensor, cutoff:float, band:str='high') -> torch.Tensor:
 def _check_penalty_args(lam, cutoff, mode, h, band, fraction=1.0):
     if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
         raise ValueError(f'fraction={fraction!r} must be in (0, 1]: the share of the batch the penalty is computed on (1: all of it)')
-    if fraction < 1 and mode != 'double_backprop':
-        raise ValueError(f"fraction={fraction} needs mode='double_backprop' (a finite difference must see the batch it differentiates): set fraction=1")
     if mode not in PENALTY_MODES: raise ValueError(f'mode={mode!r}: choose one of {PENALTY_MODES}')
     if band not in BANDS: raise ValueError(f'band={band!r}: choose one of {BANDS}')
     if not (isinstance(lam, (int, float)) and lam >= 0): raise ValueError(f'lam={lam!r} must be a non-negative number (0 trains plain cross-entropy)')
@@ -94,6 +92,21 @@ def running_stats_frozen(model):
     finally:
         for m in bns: m.track_running_stats = True
 
+def _finite_difference_penalty(model, x, y, lam, cutoff, h, band):
+    "Adds λ∇θP(x) (P alone, by a difference of two parameter gradients) to `.grad`; returns the 0-d penalty P."
+    params = [p for p in model.parameters() if p.requires_grad]
+    x = x.detach().requires_grad_(True)
+    g, *gp = torch.autograd.grad(F.cross_entropy(model(x).float(), y, reduction='sum'), [x, *params], allow_unused=True)
+    u = band_part(g.float(), cutoff, band); penalty = (g.float() * u).flatten(1).sum(1).mean()
+    if lam > 0:
+        ubar = u.flatten(1).norm(dim=1).mean().clamp(min=1e-12); c = 2 * lam * ubar / (h * len(y))
+        for p, d in zip(params, gp):                               # − c ∇θ S(X)
+            if d is None: continue
+            if p.grad is None: p.grad = -c * d
+            else: p.grad.sub_(c * d)
+        (c * F.cross_entropy(model(x.detach() + (h / ubar) * u).float(), y, reduction='sum')).backward()   # + c ∇θ S(X + tU)
+    return penalty.detach()
+
 def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:float, mode:str='double_backprop',
                      h:float=0.1, band:str='high', fraction:float=1.0):
     "Adds ∇θ(CE + λ·P) to each parameter's `.grad`; returns `(logits, parts)`, parts a dict of 0-d tensors `loss`, `ce`, `penalty`."
@@ -104,10 +117,13 @@ def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:fl
         m = min(B, max(2, math.ceil(fraction * B)))
         with running_stats_frozen(model):
             xs = x.detach()[:m].requires_grad_(True)
-            g, = torch.autograd.grad(F.cross_entropy(model(xs).float(), y[:m], reduction='sum'), xs, create_graph=True)
-            penalty = band_energy(g.float(), cutoff, band).mean()
-            (lam * penalty).backward()
-        return logits, dict(loss=(ce + lam * penalty).detach(), ce=ce.detach(), penalty=penalty.detach())
+            if mode == 'double_backprop':
+                g, = torch.autograd.grad(F.cross_entropy(model(xs).float(), y[:m], reduction='sum'), xs, create_graph=True)
+                penalty = band_energy(g.float(), cutoff, band).mean()
+                (lam * penalty).backward(); penalty = penalty.detach()
+            else:
+                with torch.autocast(x.device.type, enabled=False): penalty = _finite_difference_penalty(model, xs, y[:m], lam, cutoff, h, band)
+        return logits, dict(loss=(ce + lam * penalty).detach(), ce=ce.detach(), penalty=penalty)
     if mode == 'double_backprop':
         logits = model(x)
         s = F.cross_entropy(logits.float(), y, reduction='sum')

@@ -298,6 +298,8 @@ BENCH_METHODS = {'plain': dict(method='baseline'),
                  'fgr exact on 1/8 of the batch, every 2': dict(method='fgr', lam=0.1, penalty_fraction=0.125, penalty_every=2),
                  'fgr finite-diff': dict(method='fgr', lam=0.1, penalty_mode='finite_difference'),
                  'fgr finite-diff every 4': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_every=4),
+                 'fgr finite-diff on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_fraction=0.125),
+                 'fgr finite-diff on 1/8 of the batch, every 2': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_fraction=0.125, penalty_every=2),
                  'fgsm_rs': dict(method='fgsm_rs'),
                  'pgd7_at': dict(method='pgd_at', at_steps=7)}
 
