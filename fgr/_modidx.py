@@ -33,6 +33,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'fgr.claims._fmt': ('claims.html#_fmt', 'fgr/claims.py'),
                             'fgr.claims._judge': ('claims.html#_judge', 'fgr/claims.py'),
                             'fgr.claims._load_results': ('claims.html#_load_results', 'fgr/claims.py'),
+                            'fgr.claims._num': ('claims.html#_num', 'fgr/claims.py'),
                             'fgr.claims._overlap': ('claims.html#_overlap', 'fgr/claims.py'),
                             'fgr.claims._rec': ('claims.html#_rec', 'fgr/claims.py'),
                             'fgr.claims.build_claims': ('claims.html#build_claims', 'fgr/claims.py'),

@@ -49,6 +49,8 @@ def _load_results(d):
         except (FileNotFoundError, json.JSONDecodeError): out[f] = None
     return out
 
+def _num(v): return '–' if v is None else f'{v:.2f}'
+
 def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     "Returns the claims ledger of `profile` from the result files in `out_dir` (default figures/<profile>) and writes claims.json; missing evidence gives 'undetermined'."
     d = figures_dir(profile, out_dir)
@@ -90,8 +92,8 @@ def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     rel_missing = gone or (f'undefined: the baseline keeps {bp:.1f}% under PGD, and a ratio over 0 has no value; see the absolute gain' if both and bp == 0 else None)
     sep = both and not _overlap(b['pgd_ci'], f['pgd_ci'])
     out.append(_rec('relative_pgd_gain', 'FGR more than doubles PGD robustness (+102%)', P['table1']['relative_pgd_gain_pct'], rel, '% relative', profile, atk_s, 'table1.json',
-                    *_judge(profile, both and fp >= R['gain_factor'] * bp and sep and cpass['fgr'], f'FGR {fp}% vs baseline {bp}%, intervals apart, {chk_s}',
-                            f'FGR {fp}% vs baseline {bp}%; {chk_s}', missing=rel_missing,
+                    *_judge(profile, both and fp >= R['gain_factor'] * bp and sep and cpass['fgr'], f'FGR {_num(fp)}% vs baseline {_num(bp)}%, intervals apart, {chk_s}',
+                            f'FGR {_num(fp)}% vs baseline {_num(bp)}%; {chk_s}', missing=rel_missing,
                             indistinct=None if not both or sep else f"FGR {_ci_s(f['pgd_ci'])} and baseline {_ci_s(b['pgd_ci'])} overlap")))
     gain = fp - bp if both else None
     gci = _diff_ci(fp, atk.get('n', 0), bp, atk.get('n', 0)) if both and atk.get('n') else None
@@ -105,8 +107,8 @@ def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     aa_sep = has_aa and not _overlap(b['aa_ci'], f['aa_ci'])
     out.append(_rec('autoattack_fgr', 'FGR is more robust than the baseline under AutoAttack (not only PGD)', 'not evaluated', (f or {}).get('aa_acc'), '%', profile,
                     f"AutoAttack standard (pyautoattack), ℓ∞ ε=8/255, {atk.get('n')} test images", 'table1.json',
-                    *_judge(profile, has_aa and f['aa_acc'] > b['aa_acc'], f"FGR {f['aa_acc'] if has_aa else ''}% vs baseline {b['aa_acc'] if has_aa else ''}% under AutoAttack, intervals apart",
-                            f"FGR {(f or {}).get('aa_acc')}% vs baseline {(b or {}).get('aa_acc')}% under AutoAttack",
+                    *_judge(profile, has_aa and f['aa_acc'] > b['aa_acc'], f"FGR {_num((f or {}).get('aa_acc'))}% vs baseline {_num((b or {}).get('aa_acc'))}% under AutoAttack, intervals apart",
+                            f"FGR {_num((f or {}).get('aa_acc'))}% vs baseline {_num((b or {}).get('aa_acc'))}% under AutoAttack",
                             missing=gone or (None if has_aa else 'AutoAttack was not run (table1.json has no aa_acc): set autoattack: true'),
                             indistinct=None if not has_aa or aa_sep else f"FGR {_ci_s(f['aa_ci'])} and baseline {_ci_s(b['aa_ci'])} overlap"), interval=(f or {}).get('aa_ci')))
     # --- clean-accuracy cost
@@ -121,7 +123,7 @@ def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     setting = f"width {(sc or {}).get('width')}, batch {(sc or {}).get('batch_size')}, {(sc or {}).get('device')}"
     ex = ratio.get('fgr exact')
     out.append(_rec('fgr_step_cost', 'FGR costs 1.5x a plain training step', P['cost']['fgr_step_x'], ex, 'x plain step', profile, setting + ', exact (double backprop) every step', 'step_costs.json',
-                    *_judge(profile, ex is not None and ex <= R['fgr_cost_max_x'], f"{ex}x (≤ {R['fgr_cost_max_x']:g}x)", f"{ex}x with exact double backpropagation at every step (> {R['fgr_cost_max_x']:g}x)",
+                    *_judge(profile, ex is not None and ex <= R['fgr_cost_max_x'], f"{_num(ex)}x (≤ {R['fgr_cost_max_x']:g}x)", f"{_num(ex)}x with exact double backpropagation at every step (> {R['fgr_cost_max_x']:g}x)",
                             missing=None if ex is not None else (miss('step_costs.json') if sc is None else "step_costs.json has no 'fgr exact' timing"))))
     mode_of = lambda kw: (kw.get('penalty_mode', 'double_backprop'), kw.get('penalty_every', 1), kw.get('penalty_fraction', 1.0))
     pm = mode_of((mc or {}).get('profile_mode') or {})
@@ -133,14 +135,14 @@ def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     out.append(_rec('fgr_fast_step_cost', 'FGR can be trained at ≤ 1.5x a plain step (with our cheaper gradient, shown equivalent in training)', P['cost']['fgr_step_x'], fx,
                     'x plain step', profile, setting + (f', {fast}' if fast else ''), 'step_costs.json',
                     *_judge(profile, fx is not None and fx <= P['cost']['fgr_step_x'] and equiv,
-                            f"{fx}x, and the mode's clean and PGD accuracy lie in the exact run's 95% intervals (mode_check.json)",
-                            f"{fx}x; equivalence in training: {eq.get(mode_name) if mode_name else 'not tested'}",
+                            f"{_num(fx)}x, and the mode's clean and PGD accuracy lie in the exact run's 95% intervals (mode_check.json)",
+                            f"{_num(fx)}x; equivalence in training: {eq.get(mode_name) if mode_name else 'not tested'}",
                             missing=None if fx is not None else (miss('step_costs.json') if sc is None else miss('mode_check.json') if mc is None else
                                      f'no timing of the profile\'s fast mode ({fast})' if fast else 'the profile trains FGR exactly at every step: no fast mode to judge'))))
     at = ratio.get('pgd7_at')
     lo, hi = R['pgd_at_cost_x']
     out.append(_rec('pgd_at_step_cost', 'PGD adversarial training costs 4-7x', f'{lo}-{hi}', at, 'x plain step', profile, setting + ', PGD-7', 'step_costs.json',
-                    *_judge(profile, at is not None and lo <= at <= hi, f'{at}x', f'{at}x, outside {lo}-{hi}x',
+                    *_judge(profile, at is not None and lo <= at <= hi, f'{_num(at)}x', f'{_num(at)}x, outside {lo}-{hi}x',
                             missing=None if at is not None else (miss('step_costs.json') if sc is None else 'no pgd7_at timing'))))
     # --- Table 2
     rows = (t2 or {}).get('rows', {})
