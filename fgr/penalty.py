@@ -92,20 +92,23 @@ def running_stats_frozen(model):
     finally:
         for m in bns: m.track_running_stats = True
 
-def _finite_difference_penalty(model, x, y, lam, cutoff, h, band):
-    "Adds λ∇θP(x) (P alone, by a difference of two parameter gradients) to `.grad`; returns the 0-d penalty P."
+def _finite_difference_step(model, x, y, lam, cutoff, h, band, ce_weight):
+    "Adds `ce_weight`·∇θS(x) + λ∇θP(x) to `.grad` by two passes (at x, and at x + tU with running statistics frozen); returns `(logits, S, P)`."
     params = [p for p in model.parameters() if p.requires_grad]
     x = x.detach().requires_grad_(True)
-    g, *gp = torch.autograd.grad(F.cross_entropy(model(x).float(), y, reduction='sum'), [x, *params], allow_unused=True)
+    logits = model(x); s = F.cross_entropy(logits.float(), y, reduction='sum')
+    g, *gp = torch.autograd.grad(s, [x, *params], allow_unused=True)   # g and ∇θ S(X) from one backward
     u = band_part(g.float(), cutoff, band); penalty = (g.float() * u).flatten(1).sum(1).mean()
+    ubar = u.flatten(1).norm(dim=1).mean().clamp(min=1e-12)
+    c = 2 * lam * ubar / (h * len(y))
+    for p, d in zip(params, gp):                                   # (ce_weight − c) ∇θ S(X)
+        if d is None: continue
+        if p.grad is None: p.grad = (ce_weight - c) * d
+        else: p.grad.add_((ce_weight - c) * d)
     if lam > 0:
-        ubar = u.flatten(1).norm(dim=1).mean().clamp(min=1e-12); c = 2 * lam * ubar / (h * len(y))
-        for p, d in zip(params, gp):                               # − c ∇θ S(X)
-            if d is None: continue
-            if p.grad is None: p.grad = -c * d
-            else: p.grad.sub_(c * d)
-        (c * F.cross_entropy(model(x.detach() + (h / ubar) * u).float(), y, reduction='sum')).backward()   # + c ∇θ S(X + tU)
-    return penalty.detach()
+        with running_stats_frozen(model):                          # + c ∇θ S(X + tU)
+            (c * F.cross_entropy(model(x.detach() + (h / ubar) * u).float(), y, reduction='sum')).backward()
+    return logits, s.detach(), penalty.detach()
 
 def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:float, mode:str='double_backprop',
                      h:float=0.1, band:str='high', fraction:float=1.0):
@@ -122,7 +125,7 @@ def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:fl
                 penalty = band_energy(g.float(), cutoff, band).mean()
                 (lam * penalty).backward(); penalty = penalty.detach()
             else:
-                with torch.autocast(x.device.type, enabled=False): penalty = _finite_difference_penalty(model, xs, y[:m], lam, cutoff, h, band)
+                with torch.autocast(x.device.type, enabled=False): _, _, penalty = _finite_difference_step(model, xs, y[:m], lam, cutoff, h, band, 0.0)
         return logits, dict(loss=(ce + lam * penalty).detach(), ce=ce.detach(), penalty=penalty)
     if mode == 'double_backprop':
         logits = model(x)
@@ -132,23 +135,8 @@ def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:fl
         (s / B + lam * penalty).backward()
         return logits, dict(loss=(s / B + lam * penalty).detach(), ce=s.detach() / B, penalty=penalty.detach())
     with torch.autocast(x.device.type, enabled=False):           # a difference of gradients needs fp32
-        logits = model(x)
-        s = F.cross_entropy(logits.float(), y, reduction='sum')
-        s.backward()                                               # ∇θ S(X) into .grad, g into x.grad
-        g = x.grad.float(); u = band_part(g, cutoff, band)
-        penalty = (g * u).flatten(1).sum(1).mean()
-        if lam > 0:
-            ubar = u.flatten(1).norm(dim=1).mean().clamp(min=1e-12)
-            c = 2 * lam * ubar / (h * B)
-            for p in model.parameters():
-                if p.grad is not None: p.grad.mul_(1 / B - c)
-            with running_stats_frozen(model):
-                s2 = F.cross_entropy(model(x.detach() + (h / ubar) * u).float(), y, reduction='sum')
-            (c * s2).backward()
-        else:
-            for p in model.parameters():
-                if p.grad is not None: p.grad.div_(B)
-    return logits, dict(loss=(s / B + lam * penalty).detach(), ce=s.detach() / B, penalty=penalty.detach())
+        logits, s, penalty = _finite_difference_step(model, x, y, lam, cutoff, h, band, 1 / B)
+    return logits, dict(loss=s / B + lam * penalty, ce=s / B, penalty=penalty)
 
 # %% ../nbs/02_penalty.ipynb #e930d4ab
 def penalty_readings(B:int, C:int=3, H:int=32, W:int=32) -> dict:
