@@ -115,6 +115,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fgr.penalty._check_penalty_args': ('penalty.html#_check_penalty_args', 'fgr/penalty.py'),
                              'fgr.penalty._fgr_objective': ('penalty.html#_fgr_objective', 'fgr/penalty.py'),
                              'fgr.penalty._finite_difference_step': ('penalty.html#_finite_difference_step', 'fgr/penalty.py'),
+                             'fgr.penalty._forward_over_reverse_step': ('penalty.html#_forward_over_reverse_step', 'fgr/penalty.py'),
                              'fgr.penalty.band_energy': ('penalty.html#band_energy', 'fgr/penalty.py'),
                              'fgr.penalty.band_part': ('penalty.html#band_part', 'fgr/penalty.py'),
                              'fgr.penalty.fgr_loss': ('penalty.html#fgr_loss', 'fgr/penalty.py'),

@@ -59,7 +59,7 @@ def _fgr_objective(model, x, y, lam, cutoff):
 
 # %% ../nbs/02_penalty.ipynb #445925ce
 BANDS = ('high', 'low', 'all')
-PENALTY_MODES = ('double_backprop', 'finite_difference')
+PENALTY_MODES = ('double_backprop', 'finite_difference', 'forward_over_reverse')
 
 def band_part(g:torch.Tensor, cutoff:float, band:str='high') -> torch.Tensor:
     "Returns the part M·g of a (B,C,H,W) field in `band` ('high': radius > cutoff, 'low': ≤ cutoff, 'all': g itself), same shape."
@@ -110,6 +110,25 @@ def _finite_difference_step(model, x, y, lam, cutoff, h, band, ce_weight):
             (c * F.cross_entropy(model(x.detach() + (h / ubar) * u).float(), y, reduction='sum')).backward()
     return logits, s.detach(), penalty.detach()
 
+def _forward_over_reverse_step(model, x, y, lam, cutoff, band, ce_weight):
+    "Adds `ce_weight`·∇θS(x) + λ∇θP(x) to `.grad` exactly, by forward-mode AD through the backward pass; returns `(logits, S, P)`."
+    from torch.func import functional_call, grad, jvp
+    xg = x.detach().requires_grad_(True)
+    logits = model(xg); s = F.cross_entropy(logits.float(), y, reduction='sum')   # moves the running statistics, once
+    g, = torch.autograd.grad(s, xg)
+    u = band_part(g.float(), cutoff, band); penalty = (g.float() * u).flatten(1).sum(1).mean()
+    params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
+    frozen = {**{k: p.detach() for k, p in model.named_parameters() if not p.requires_grad}, **dict(model.named_buffers())}
+    S = lambda q, X: F.cross_entropy(functional_call(model, ({**q, **frozen},), (X,)).float(), y, reduction='sum')
+    with running_stats_frozen(model):                               # (∇θ S(X), d/dt ∇θ S(X + tU)) in one forward-over-reverse pass
+        gs, hv = jvp(lambda X: grad(S)(params, X), (x.detach(),), (u.to(x.dtype),))
+    for k, p in model.named_parameters():
+        if k not in gs: continue
+        d = ce_weight * gs[k] + (2 * lam / len(y)) * hv[k]
+        if p.grad is None: p.grad = d
+        else: p.grad.add_(d)
+    return logits, s.detach(), penalty.detach()
+
 def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:float, mode:str='double_backprop',
                      h:float=0.1, band:str='high', fraction:float=1.0):
     "Adds ∇θ(CE + λ·P) to each parameter's `.grad`; returns `(logits, parts)`, parts a dict of 0-d tensors `loss`, `ce`, `penalty`."
@@ -120,14 +139,20 @@ def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:fl
         m = min(B, max(2, math.ceil(fraction * B)))
         with running_stats_frozen(model):
             xs = x.detach()[:m].requires_grad_(True)
-            if mode == 'double_backprop':
+            if mode == 'forward_over_reverse' and lam > 0:
+                with torch.autocast(x.device.type, enabled=False): _, _, penalty = _forward_over_reverse_step(model, xs, y[:m], lam, cutoff, band, 0.0)
+            elif mode in ('double_backprop', 'forward_over_reverse'):
                 g, = torch.autograd.grad(F.cross_entropy(model(xs).float(), y[:m], reduction='sum'), xs, create_graph=True)
                 penalty = band_energy(g.float(), cutoff, band).mean()
                 (lam * penalty).backward(); penalty = penalty.detach()
             else:
                 with torch.autocast(x.device.type, enabled=False): _, _, penalty = _finite_difference_step(model, xs, y[:m], lam, cutoff, h, band, 0.0)
         return logits, dict(loss=(ce + lam * penalty).detach(), ce=ce.detach(), penalty=penalty)
-    if mode == 'double_backprop':
+    if mode == 'forward_over_reverse' and lam > 0:
+        with torch.autocast(x.device.type, enabled=False):       # forward-mode AD under bf16 autocast is untested: fp32
+            logits, s, penalty = _forward_over_reverse_step(model, x, y, lam, cutoff, band, 1 / B)
+        return logits, dict(loss=s / B + lam * penalty, ce=s / B, penalty=penalty)
+    if mode in ('double_backprop', 'forward_over_reverse'):
         logits = model(x)
         s = F.cross_entropy(logits.float(), y, reduction='sum')
         g, = torch.autograd.grad(s, x, create_graph=lam > 0, retain_graph=True)

@@ -246,7 +246,7 @@ def main_configs(width, epochs, batch_size, lr, weight_decay, lam, cutoff, n_tra
 
 def mode_label(cfg:dict) -> str:
     "Returns how a config computes the FGR gradient, in words, e.g. 'exact (double backprop), on 1/8 of each batch'."
-    s = 'exact (double backprop)' if cfg['penalty_mode'] == 'double_backprop' else f"finite difference (h = {cfg['fd_h']:g})"
+    s = {'double_backprop': 'exact (double backprop)', 'forward_over_reverse': 'exact (forward-over-reverse)'}.get(cfg['penalty_mode'], f"finite difference (h = {cfg['fd_h']:g})")
     if cfg['penalty_fraction'] < 1: s += f", on {cfg['penalty_fraction']:g} of each batch"
     if cfg['penalty_every'] > 1: s += f", every {cfg['penalty_every']} steps with weight {cfg['penalty_every']}λ"
     return s
@@ -296,6 +296,8 @@ BENCH_METHODS = {'plain': dict(method='baseline'),
                  'fgr exact on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_fraction=0.125),
                  'fgr exact on 1/4 of the batch': dict(method='fgr', lam=0.1, penalty_fraction=0.25),
                  'fgr exact on 1/8 of the batch, every 2': dict(method='fgr', lam=0.1, penalty_fraction=0.125, penalty_every=2),
+                 'fgr exact, forward-over-reverse': dict(method='fgr', lam=0.1, penalty_mode='forward_over_reverse'),
+                 'fgr exact, forward-over-reverse, on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_mode='forward_over_reverse', penalty_fraction=0.125),
                  'fgr finite-diff': dict(method='fgr', lam=0.1, penalty_mode='finite_difference'),
                  'fgr finite-diff every 4': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_every=4),
                  'fgr finite-diff on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_fraction=0.125),
