@@ -92,7 +92,7 @@ def running_stats_frozen(model):
     finally:
         for m in bns: m.track_running_stats = True
 
-def _finite_difference_step(model, x, y, lam, cutoff, h, band, ce_weight):
+def _finite_difference_step(model, x, y, lam, cutoff, band, h, ce_weight):
     "Adds `ce_weight`·∇θS(x) + λ∇θP(x) to `.grad` by two passes (at x, and at x + tU with running statistics frozen); returns `(logits, S, P)`."
     params = [p for p in model.parameters() if p.requires_grad]
     x = x.detach().requires_grad_(True)
@@ -105,13 +105,12 @@ def _finite_difference_step(model, x, y, lam, cutoff, h, band, ce_weight):
         if d is None: continue
         if p.grad is None: p.grad = (ce_weight - c) * d
         else: p.grad.add_((ce_weight - c) * d)
-    if lam > 0:
-        with running_stats_frozen(model):                          # + c ∇θ S(X + tU)
-            (c * F.cross_entropy(model(x.detach() + (h / ubar) * u).float(), y, reduction='sum')).backward()
+    with running_stats_frozen(model):                              # + c ∇θ S(X + tU)
+        (c * F.cross_entropy(model(x.detach() + (h / ubar) * u).float(), y, reduction='sum')).backward()
     return logits, s.detach(), penalty.detach()
 
-def _forward_over_reverse_step(model, x, y, lam, cutoff, band, ce_weight):
-    "Adds `ce_weight`·∇θS(x) + λ∇θP(x) to `.grad` exactly, by forward-mode AD through the backward pass; returns `(logits, S, P)`."
+def _forward_over_reverse_step(model, x, y, lam, cutoff, band, h, ce_weight):
+    "Adds `ce_weight`·∇θS(x) + λ∇θP(x) to `.grad` exactly, by forward-mode AD through the backward pass (`h` unused); returns `(logits, S, P)`."
     from torch.func import functional_call, grad, jvp
     xg = x.detach().requires_grad_(True)
     logits = model(xg); s = F.cross_entropy(logits.float(), y, reduction='sum')   # moves the running statistics, once
@@ -129,38 +128,36 @@ def _forward_over_reverse_step(model, x, y, lam, cutoff, band, ce_weight):
         else: p.grad.add_(d)
     return logits, s.detach(), penalty.detach()
 
+_TWO_PASS_STEPS = dict(finite_difference=_finite_difference_step, forward_over_reverse=_forward_over_reverse_step)
+
 def penalty_gradient(model, x:torch.Tensor, y:torch.Tensor, lam:float, cutoff:float, mode:str='double_backprop',
                      h:float=0.1, band:str='high', fraction:float=1.0):
     "Adds ∇θ(CE + λ·P) to each parameter's `.grad`; returns `(logits, parts)`, parts a dict of 0-d tensors `loss`, `ce`, `penalty`."
     _check_penalty_args(lam, cutoff, mode, h, band, fraction)
+    if lam == 0: mode = 'double_backprop'                          # no penalty gradient to estimate: every mode is the plain step
     B, x = len(y), x.detach().requires_grad_(True)
     if fraction < 1:                                               # CE on the batch, P on its first ⌈fB⌉ examples
         logits = model(x.detach()); ce = F.cross_entropy(logits.float(), y); ce.backward()
         m = min(B, max(2, math.ceil(fraction * B)))
         with running_stats_frozen(model):
-            xs = x.detach()[:m].requires_grad_(True)
-            if mode == 'forward_over_reverse' and lam > 0:
-                with torch.autocast(x.device.type, enabled=False): _, _, penalty = _forward_over_reverse_step(model, xs, y[:m], lam, cutoff, band, 0.0)
-            elif mode in ('double_backprop', 'forward_over_reverse'):
-                g, = torch.autograd.grad(F.cross_entropy(model(xs).float(), y[:m], reduction='sum'), xs, create_graph=True)
+            if mode == 'double_backprop':
+                xs = x.detach()[:m].requires_grad_(True)
+                g, = torch.autograd.grad(F.cross_entropy(model(xs).float(), y[:m], reduction='sum'), xs, create_graph=lam > 0)
                 penalty = band_energy(g.float(), cutoff, band).mean()
-                (lam * penalty).backward(); penalty = penalty.detach()
+                if lam > 0: (lam * penalty).backward()
+                penalty = penalty.detach()
             else:
-                with torch.autocast(x.device.type, enabled=False): _, _, penalty = _finite_difference_step(model, xs, y[:m], lam, cutoff, h, band, 0.0)
+                with torch.autocast(x.device.type, enabled=False): _, _, penalty = _TWO_PASS_STEPS[mode](model, x[:m], y[:m], lam, cutoff, band, h, 0.0)
         return logits, dict(loss=(ce + lam * penalty).detach(), ce=ce.detach(), penalty=penalty)
-    if mode == 'forward_over_reverse' and lam > 0:
-        with torch.autocast(x.device.type, enabled=False):       # forward-mode AD under bf16 autocast is untested: fp32
-            logits, s, penalty = _forward_over_reverse_step(model, x, y, lam, cutoff, band, 1 / B)
-        return logits, dict(loss=s / B + lam * penalty, ce=s / B, penalty=penalty)
-    if mode in ('double_backprop', 'forward_over_reverse'):
+    if mode == 'double_backprop':
         logits = model(x)
         s = F.cross_entropy(logits.float(), y, reduction='sum')
         g, = torch.autograd.grad(s, x, create_graph=lam > 0, retain_graph=True)
         penalty = band_energy(g.float(), cutoff, band).mean()
         (s / B + lam * penalty).backward()
         return logits, dict(loss=(s / B + lam * penalty).detach(), ce=s.detach() / B, penalty=penalty.detach())
-    with torch.autocast(x.device.type, enabled=False):           # a difference of gradients needs fp32
-        logits, s, penalty = _finite_difference_step(model, x, y, lam, cutoff, h, band, 1 / B)
+    with torch.autocast(x.device.type, enabled=False):           # a difference of gradients needs fp32; forward-mode AD under bf16 is untested
+        logits, s, penalty = _TWO_PASS_STEPS[mode](model, x, y, lam, cutoff, band, h, 1 / B)
     return logits, dict(loss=s / B + lam * penalty, ce=s / B, penalty=penalty)
 
 # %% ../nbs/02_penalty.ipynb #e930d4ab

@@ -35,7 +35,7 @@ def summarize(d):
         rows[mode] = dict(clean=seed_summary([r['test_acc'] for r in runs], n_test), pgd=seed_summary([r['pgd'] for r in runs], n_pgd),
                           train_wall_s=[r['wall'] for r in runs])
     s = lambda x: f"{x['mean']:.2f} ± {x['sd']:.2f} [{x['ci'][0]:.1f}, {x['ci'][1]:.1f}] ({', '.join(f'{v:.2f}' for v in x['values'])})"
-    lines = [f"Gradient modes at the paper's scale over seeds 0-2 ('standard' λ 0.1, cutoff 0.1; 5 epochs on 50,000 images, ResNet-18 width 1, bf16; "
+    lines = [f"Gradient modes at the paper's scale over seeds 0-2 ('standard' λ 0.1, cutoff 0.1; 5 epochs on 50,000 images, ResNet-18 width 1, bf16 autocast (the finite difference's passes in fp32); "
              "one NVIDIA H100; CIFAR-10 (JPEG q75 copy)). Seed 0: 06_ablation (mode_check.json); seeds 1-2: scripts/mode_check_seeds.py.", '',
              '| mode | clean acc. (%) | PGD-ℓ∞ acc. (%) | training wall per run (s) |', '|---|---|---|---|']
     lines += [f"| {m} | {s(r['clean'])} | {s(r['pgd'])} | {', '.join(f'{w:.0f}' for w in r['train_wall_s'])} |" for m, r in rows.items()]
