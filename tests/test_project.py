@@ -29,3 +29,33 @@ def test_papermill_sees_every_parameter():
     import papermill as pm
     for nb in study_notebooks():
         assert set(pm.inspect_notebook(str(nb))) == set(parameters_cell(nb)), f'{nb.name}: papermill misreads its parameters cell'
+
+MAX_FUNCTION_LINES = 60   # DEVELOPERS.md: functions ≤ 60 lines
+
+def test_no_exported_function_is_over_60_lines():
+    "Every function and method of the library (fgr/, exported from the notebooks) fits in 60 lines, decorators excluded."
+    long = []
+    for py in sorted((ROOT/'fgr').glob('*.py')):
+        for node in ast.walk(ast.parse(py.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES: long.append(f'{py.name}:{node.lineno} {node.name} ({n} lines)')
+    assert not long, f'functions over {MAX_FUNCTION_LINES} lines (split them in their notebook): {long}'
+
+def test_function_length_check_can_fail(tmp_path):
+    "The check above counts lines as ast does: a 61-line function is caught."
+    src = 'def f():\n' + '    x = 1\n' * 60
+    node = ast.parse(src).body[0]
+    assert node.end_lineno - node.lineno + 1 == 61 > MAX_FUNCTION_LINES
+
+MAX_LINE = 120            # DEVELOPERS.md: lines ≤ 120 characters
+
+def test_exported_lines_fit_in_120_characters():
+    "Every line of every exported cell (the library's source) fits in 120 characters; ruff checks the rest of fgr/."
+    long = []
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for c in json.loads(nb.read_text())['cells']:
+            src = ''.join(c['source'])
+            if c['cell_type'] != 'code' or not src.startswith('#| export'): continue
+            long += [f'{nb.name}: {len(l)} chars: {l[:60]}…' for l in src.split('\n') if len(l) > MAX_LINE]
+    assert not long, f'{len(long)} exported lines over {MAX_LINE} characters:\n' + '\n'.join(long[:20])
