@@ -6,15 +6,14 @@
 __all__ = ['ablation_configs', 'table2_markdown', 'mode_equivalence', 'publish_gpu_table2']
 
 # %% ../nbs/06_ablation.ipynb #4e4304be
-from .train import make_config
+from .train import make_config, recipe
 from .stats import accuracy_interval, paired_difference, equivalence
 
 # %% ../nbs/06_ablation.ipynb #691c385b
 def ablation_configs(ablation:dict, width, epochs, batch_size, lr, weight_decay, n_train=None, n_test=None, seed=0,
                      fgr_mode:dict=None) -> dict:
     "Returns training configs of the baseline and of each ablation entry {name: [λ, cutoff]} at one budget."
-    common = dict(width=width, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, n_train=n_train,
-                  n_test=n_test, seed=seed)
+    common = recipe(width, epochs, batch_size, lr, weight_decay, n_train, n_test, seed)
     cfgs = dict(baseline=make_config(method='baseline', **common))
     for name, (lam, cutoff) in ablation.items():
         cfgs[name] = make_config(method='fgr', lam=lam, cutoff=cutoff, **(fgr_mode or {}), **common)

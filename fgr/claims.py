@@ -9,13 +9,13 @@ __all__ = ['VERDICTS', 'FIELDS', 'RESULT_FILES', 'RULES', 'judge_number', 'judge
            'ablation_accuracies', 'ablation_tradeoff', 'robust_all_strengths', 'paper_attack_reading', 'corruptions',
            'frontier', 'build_claims', 'claims_markdown', 'published_claims', 'plain_words', 'published_summary']
 
-# %% ../nbs/09_claims.ipynb #2d386386
+# %% ../nbs/09_claims.ipynb #00edfe05
 import json
 from pathlib import Path
 from .core import figures_dir, save_json, paper_claims
 from .stats import difference_interval, ratio_interval, mean_interval, equivalence
 
-# %% ../nbs/09_claims.ipynb #f4940413
+# %% ../nbs/09_claims.ipynb #edc90080
 def _ci(iv): return f'[{iv[0]:.1f}, {iv[1]:.1f}]'
 
 def judge_number(interval, paper:float, tolerance:float) -> tuple:
@@ -35,7 +35,7 @@ def judge_direction(interval, what:str, margin:float=None, interval90=None) -> t
         return 'not reproduced', f'{what}: no difference, its 90% interval {_ci(interval90)} lies within ±{margin:g}'
     return 'not distinguishable', f'{what}: its 95% interval {_ci(interval)} contains 0'
 
-# %% ../nbs/09_claims.ipynb #b66e2a43
+# %% ../nbs/09_claims.ipynb #110cdc91
 def judge_absence(interval90, margin:float, what:str) -> tuple:
     "Returns (verdict, why) of a claimed absence of difference `what`: two one-sided tests of its 90% interval."
     if not interval90: return 'undetermined', f'no interval of {what}'
@@ -51,7 +51,7 @@ def judge_within(interval, lo:float, hi:float, what:str) -> tuple:
     if interval[1] < lo or interval[0] > hi: return 'not reproduced', f'{s}: outside'
     return 'not distinguishable', f'{s}: across an edge'
 
-# %% ../nbs/09_claims.ipynb #2a90e41e
+# %% ../nbs/09_claims.ipynb #8b8b6389
 VERDICTS = ('reproduced', 'not reproduced', 'not distinguishable', 'not comparable at this scale', 'undetermined')
 FIELDS = ('id', 'claim', 'paper', 'measured', 'interval', 'unit', 'profile', 'setting', 'source', 'verdict', 'why')
 RESULT_FILES = ('table1.json', 'robustness_checks.json', 'figure2.json', 'table2.json', 'step_costs.json',
@@ -71,7 +71,7 @@ class Evidence:
         gone = [f for f in files if self.files[f] is None]
         return f'missing result {gone[0]}: run the notebook that makes it' if gone else None
 
-# %% ../nbs/09_claims.ipynb #be4fa2a1
+# %% ../nbs/09_claims.ipynb #4a95864b
 def record(ev:Evidence, id:str, claim:str, paper, measured, unit:str, setting:str, source:str, judge, interval=None,
            absolute:bool=False, missing:str=None) -> dict:
     "Returns one ledger record; `judge()` -> (verdict, why) is called only when the evidence is there and comparable."
@@ -95,7 +95,7 @@ def ledger_rule(fn):
     RULES[fn.__name__] = fn
     return fn
 
-# %% ../nbs/09_claims.ipynb #016c08f8
+# %% ../nbs/09_claims.ipynb #cb541a3f
 def _models(ev):
     m = ev['table1.json'].get('models', {})
     return m.get('baseline'), m.get('fgr')
@@ -121,7 +121,7 @@ def table1_accuracies(ev):
                               absolute=True, missing=gone))
     return out
 
-# %% ../nbs/09_claims.ipynb #e0aadbd3
+# %% ../nbs/09_claims.ipynb #af769eee
 def _checks(ev):
     "Returns (passed, text) of FGR's attack-strength checks in robustness_checks.json."
     from fgr.attacks import checks_pass
@@ -139,7 +139,7 @@ def _gated(ev, judged):
     ok, text = _checks(ev)
     return (judged[0], f'{judged[1]}; {text}') if ok or judged[0] != 'reproduced' else ('not reproduced', text)
 
-# %% ../nbs/09_claims.ipynb #a252ad2f
+# %% ../nbs/09_claims.ipynb #6d799216
 @ledger_rule
 def relative_pgd_gain(ev):
     "Returns the record of the relative PGD gain (FGR over baseline, in %) against the paper's +102%."
@@ -179,7 +179,7 @@ def pgd_gain(ev):
                   _attack_setting(ev), 'table1.json',
                   lambda: _gated(ev, judge_direction(ci, 'FGR − baseline under PGD')), ci, missing=gone)
 
-# %% ../nbs/09_claims.ipynb #85915087
+# %% ../nbs/09_claims.ipynb #ee570090
 @ledger_rule
 def autoattack_fgr(ev):
     "Returns the record of FGR − baseline under AutoAttack (a direction)."
@@ -193,7 +193,7 @@ def autoattack_fgr(ev):
                   'not evaluated', d, 'points', f'AutoAttack standard (pyautoattack), ℓ∞ ε=8/255, {n} test images', 'table1.json',
                   lambda: judge_direction(ci, 'FGR − baseline under AutoAttack'), ci, missing=gone)
 
-# %% ../nbs/09_claims.ipynb #2cd35aa3
+# %% ../nbs/09_claims.ipynb #27e46cd0
 @ledger_rule
 def clean_drop(ev):
     "Returns the record of the clean-accuracy cost (baseline − FGR), judged as an absence by two one-sided tests."
@@ -206,9 +206,9 @@ def clean_drop(ev):
                   ev.paper['table1']['clean_drop_pts'], drop, 'points', 'clean accuracy, baseline minus FGR', 'table1.json',
                   lambda: judge_absence(ci90, ev.rules['clean_drop_margin_pts'], 'the drop'), ci, missing=gone)
 
-# %% ../nbs/09_claims.ipynb #b699de2a
+# %% ../nbs/09_claims.ipynb #97dff20f
 def _cost(ev, name):
-    "Returns (ratio, 95% interval, why missing) of method `name` in step_costs.json."
+    "Returns (ratio, 95% interval, why missing) of method `name` over the interleaved rounds of step_costs.json."
     sc = ev['step_costs.json']
     if ev.missing('step_costs.json'): return None, None, ev.missing('step_costs.json')
     if name not in sc.get('ratio', {}): return None, None, f'step_costs.json has no {name!r} timing'
@@ -216,7 +216,8 @@ def _cost(ev, name):
     if len(rounds) < ev.rules['cost_min_rounds']:
         return sc['ratio'][name], None, (f"step_costs.json has {len(rounds)} interleaved rounds of {name!r}, "
                                          f"fewer than {ev.rules['cost_min_rounds']}: rerun 04_train's benchmark")
-    return sc['ratio'][name], mean_interval(rounds)['ci'], None
+    m = mean_interval(rounds)
+    return m['mean'], m['ci'], None                                         # the mean of the per-round ratios
 
 def _cost_setting(ev, what):
     sc = ev['step_costs.json']
@@ -239,7 +240,7 @@ def pgd_at_step_cost(ev):
                   _cost_setting(ev, 'PGD-7'), 'step_costs.json',
                   lambda: judge_within(ci, lo, hi, 'the PGD-7 step cost'), ci, missing=gone)
 
-# %% ../nbs/09_claims.ipynb #f1df54f1
+# %% ../nbs/09_claims.ipynb #c3351883
 def _mode_key(kw):
     return kw.get('penalty_mode', 'double_backprop'), kw.get('penalty_every', 1), kw.get('penalty_fraction', 1.0)
 
@@ -274,7 +275,7 @@ def fgr_fast_step_cost(ev):
                   'equivalent in training)', bound, x, 'x plain step', _cost_setting(ev, bench or 'no cheaper mode'),
                   'step_costs.json', judge, ci, missing=gone or gone_cost)
 
-# %% ../nbs/09_claims.ipynb #21fea43b
+# %% ../nbs/09_claims.ipynb #b4be10ac
 def _table2(ev):
     t2 = ev['table2.json']; rows = t2.get('rows', {})
     budget = f"{t2.get('epochs')} epochs on {t2.get('n_train')} training images, width {t2.get('width')}"
@@ -295,7 +296,7 @@ def ablation_accuracies(ev):
                           r.get('test_ci'), absolute=not at_paper_budget, missing=gone))
     return out
 
-# %% ../nbs/09_claims.ipynb #f607016c
+# %% ../nbs/09_claims.ipynb #ccf822bc
 @ledger_rule
 def ablation_tradeoff(ev):
     "Returns the record of Table 2's trade-off: the weakest setting above the strongest, and no rise beyond the noise."
@@ -312,7 +313,7 @@ def ablation_tradeoff(ev):
     return record(ev, 'ablation_tradeoff', 'stronger regularization lowers clean accuracy (Table 2)', 'decreasing',
                   [a for _, a in seq] or None, '%', budget, 'table2.json', judge, ci, missing=gone)
 
-# %% ../nbs/09_claims.ipynb #52cde495
+# %% ../nbs/09_claims.ipynb #5ff08a3b
 @ledger_rule
 def robust_all_strengths(ev):
     "Returns the record of Figure 2: FGR − baseline in every (ε, steps) cell, on the interval of its difference."
@@ -332,7 +333,7 @@ def robust_all_strengths(ev):
                   f"ε {f2.get('eps_255')}/255 × steps {f2.get('steps')}, α=ε/4, {n} test images", 'figure2.json',
                   judge, missing=gone)
 
-# %% ../nbs/09_claims.ipynb #d63dfffb
+# %% ../nbs/09_claims.ipynb #34ff92fa
 @ledger_rule
 def paper_attack_reading(ev):
     "Returns the record of the attack reading that brings our baseline nearest the paper's 9.55% under PGD."
@@ -345,7 +346,7 @@ def paper_attack_reading(ev):
                   lambda: judge_number(best.get('baseline_ci'), paper, ev.rules['pgd_tolerance_pts']),
                   best.get('baseline_ci'), absolute=True, missing=gone)
 
-# %% ../nbs/09_claims.ipynb #d2dbdca4
+# %% ../nbs/09_claims.ipynb #6c499c7c
 @ledger_rule
 def corruptions(ev):
     "Returns one record per corruption family of the hypothesis: FGR − baseline accuracy, paired bootstrap interval."
@@ -361,7 +362,7 @@ def corruptions(ev):
                           d.get('ci'), missing=gone))
     return out
 
-# %% ../nbs/09_claims.ipynb #1c4e77ff
+# %% ../nbs/09_claims.ipynb #aed55fb6
 _FRONTIER_CLAIMS = dict(
     mask=('the high-pass mask adds robustness beyond a gradient-norm penalty at equal clean accuracy '
           '(PGD-ℓ∞, FGR − gradnorm{c})', "the paper's mechanism"),
@@ -381,9 +382,10 @@ def _judge_tradeoff(e):
 @ledger_rule
 def frontier(ev):
     "Returns the frontier's records: the mask at each cutoff, FGR against PGD-AT at its cost, and the λ trade-off."
-    from fgr.frontier import frontier_evidence
+    from fgr.frontier import frontier_evidence, MASK_CUTOFFS
     fr = ev['frontier.json']; b = fr.get('budget') or {}
-    evidence = frontier_evidence(fr) if fr else {k: {} for k in _FRONTIER_CLAIMS}
+    keys = ['mask', *(f'mask_cutoff_{c:g}' for c in MASK_CUTOFFS), 'cost', 'tradeoff']
+    evidence = frontier_evidence(fr, ev.rules['frontier_cost_match_tol']) if fr else {k: {} for k in keys}
     budget = f"{b['epochs']} epochs on {b['n_train']:,} images, width {b['width']:g}; " if b else ''
     out, margin = [], ev.rules['frontier_mask_margin_pts']
     for key, e in evidence.items():
@@ -398,7 +400,7 @@ def frontier(ev):
                           missing=ev.missing('frontier.json') or e.get('missing')))
     return out
 
-# %% ../nbs/09_claims.ipynb #39f8378e
+# %% ../nbs/09_claims.ipynb #e47227d3
 def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     "Returns the claims ledger of `profile`, one or more records per registered rule; writes claims.json beside the results."
     ev = Evidence(profile, figures_dir(profile, out_dir), paper or paper_claims())
@@ -409,7 +411,7 @@ def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     save_json(out, ev.dir/'claims.json')
     return out
 
-# %% ../nbs/09_claims.ipynb #61488a74
+# %% ../nbs/09_claims.ipynb #06958880
 def _fmt(v):
     if v is None: return '–'
     if isinstance(v, float): return f'{v:.2f}'
@@ -442,7 +444,7 @@ def published_claims(root=None) -> str:
         parts.append(head + '\n\n' + claims_markdown(json.loads(p.read_text())))
     return '\n\n'.join(parts) or 'No profile has been published yet: run `fgr-reproduce --profile cpu` (or `paper` on a GPU).'
 
-# %% ../nbs/09_claims.ipynb #e3658ecc
+# %% ../nbs/09_claims.ipynb #8b2d5cf4
 _SECTIONS = (('Robustness.', ('pgd_gain', 'autoattack_fgr', 'relative_pgd_gain', 'absolute_pgd_gain',
                               'robust_all_strengths')),
              ('The price.', ('clean_drop', 'fgr_step_cost', 'fgr_fast_step_cost', 'pgd_at_step_cost')),

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
-           'pgd_at', 'fgsm_rs', 'evaluate', 'gradient_energy', 'run_name', 'Run', 'channels_last', 'train',
+           'pgd_at', 'fgsm_rs', 'evaluate', 'gradient_energy', 'run_name', 'Run', 'channels_last', 'train', 'recipe',
            'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .core import runs_dir, atomic_path, save_json, default_device
 from .data import DeviceLoader, load_cifar10
 from .model import resnet18
-from .penalty import penalty_gradient, input_gradients, high_freq_energy, PENALTY_MODES, _check_cutoff
+from .penalty import penalty_gradient, input_gradients, high_freq_energy, upcast_logits, PENALTY_MODES, _check_cutoff
 
 # %% ../nbs/04_train.ipynb #b4277231
 DEFAULTS = dict(method='baseline', lam=0.0, cutoff=0.1, width=1.0, epochs=50, batch_size=128, lr=0.1, momentum=0.9,
@@ -64,7 +64,8 @@ def make_config(**kw) -> dict:
         raise ValueError(f"method={c['method']!r} trains a penalty, but lam={c['lam']}: set lam > 0 (the paper's FGR uses 0.1), "
                          "or use method='baseline' for plain cross-entropy")
     if not METHODS[c['method']].penalized and c['lam'] != 0:
-        raise ValueError(f"method={c['method']!r} trains without the penalty: set lam=0")
+        raise ValueError(f"method={c['method']!r} trains without the penalty, but lam={c['lam']}: set lam=0, "
+                         f"or use method='fgr' to train FGR with lam={c['lam']}")
     return c
 
 # %% ../nbs/04_train.ipynb #331ec18f
@@ -77,7 +78,7 @@ def training_method(fn=None, *, penalized:bool=False):
     return fn
 
 def _cross_entropy_step(model, x, y):
-    logits = model(x); ce = F.cross_entropy(logits.float(), y); ce.backward()
+    logits = model(x); ce = F.cross_entropy(upcast_logits(logits), y); ce.backward()
     return logits, dict(loss=ce.detach(), ce=ce.detach())
 
 @training_method
@@ -112,7 +113,7 @@ def fgsm_rs(model, x, y, cfg, step):
     eps = cfg['at_eps_255'] / 255
     xd = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1).requires_grad_(True)
     model.eval()
-    g, = torch.autograd.grad(F.cross_entropy(model(xd).float(), y), xd)
+    g, = torch.autograd.grad(F.cross_entropy(upcast_logits(model(xd)), y), xd)
     x_adv = (x + (xd.detach() + 1.25 * eps * g.sign() - x).clamp(-eps, eps)).clamp(0, 1)
     model.train()
     return _cross_entropy_step(model, x_adv, y)
@@ -130,7 +131,7 @@ def evaluate(model, loader, amp_ctx=_null) -> dict:
     "Returns {'loss', 'acc'}: the mean cross-entropy and accuracy (%) of `model` in eval mode over `loader`."
     model.eval(); loss = correct = n = 0
     for x, y in loader:
-        with amp_ctx(): logits = model(x).float()
+        with amp_ctx(): logits = upcast_logits(model(x))
         loss += F.cross_entropy(logits, y, reduction='sum').item(); correct += (logits.argmax(1) == y).sum().item(); n += len(y)
     return dict(loss=loss / n, acc=100 * correct / n)
 
@@ -155,9 +156,13 @@ class Run:
     history: list
     model: torch.nn.Module = field(repr=False, default=None)
     @property
-    def done(self): return len(self.history) == self.config['epochs']
+    def done(self) -> bool:
+        "Returns True when the run has trained all `config['epochs']` epochs (`train` resumes a run that has not)."
+        return len(self.history) == self.config['epochs']
     @property
-    def final(self): return self.history[-1] if self.history else {}
+    def final(self) -> dict:
+        "Returns the last epoch's record of `history` (losses, accuracies in %, penalty, probe energies), {} if none."
+        return self.history[-1] if self.history else {}
 
 def _schedule(cfg, steps_per_epoch):
     total = cfg['epochs'] * steps_per_epoch; warm = max(1, int(cfg['warmup'] * total))
@@ -181,15 +186,16 @@ def channels_last(device, cfg:dict) -> bool:
                         and cfg['penalty_every'] == 1)
     return not exact_every_step                                      # CPU: faster except a whole batch's double backward at every step
 
-def train(config:dict, data=None, profile:str='smoke', device=None, progress:bool=True, callback=None) -> Run:
-    "Returns the `Run` of `config` (see `make_config`): trained, resumed, or loaded from the run store of `profile`."
+def train(config:dict, data=None, profile:str=None, device=None, progress:bool=True, callback=None) -> Run:
+    """Returns the `Run` of `config` (see `make_config`): trained, resumed, or loaded from the run store of `profile`.
+    `profile=None` keeps a user's runs in a store of their own, `runs_dir('user')`, apart from the notebooks' runs."""
     cfg = make_config(**config)
     data = data if data is not None else load_cifar10()
     device = device or default_device()
     cl = channels_last(device, cfg)
     amp_ctx = _amp_context(device, cfg['amp'])
     key = dict(cfg, data=data.source)
-    path = runs_dir(profile)/run_name(key); path.mkdir(parents=True, exist_ok=True)
+    path = runs_dir(profile or 'user')/run_name(key); path.mkdir(parents=True, exist_ok=True)
     save_json(key, path/'config.json')
     torch.manual_seed(cfg['seed'])
     model = resnet18(cfg['width']).to(device)
@@ -236,17 +242,22 @@ def train(config:dict, data=None, profile:str='smoke', device=None, progress:boo
     return Run(path, key, history, model)
 
 # %% ../nbs/04_train.ipynb #ace0790d
+def recipe(width, epochs, batch_size, lr, weight_decay, n_train=None, n_test=None, seed=0, **extra) -> dict:
+    "Returns the config keys every run of one budget shares (a profile's recipe), for `make_config`; `extra` adds keys."
+    return dict(width=width, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, n_train=n_train,
+                n_test=n_test, seed=seed, **extra)
+
 def main_configs(width, epochs, batch_size, lr, weight_decay, lam, cutoff, n_train=None, n_test=None, seed=0,
                  fgr_mode:dict=None) -> dict:
-    "Returns {'baseline': config, 'fgr': config} of a profile's parameters (the same recipe; FGR adds λ and the `fgr_mode` overrides of its gradient mode)."
-    common = dict(width=width, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, cutoff=cutoff,
-                  n_train=n_train, n_test=n_test, seed=seed)
+    "Returns {'baseline': config, 'fgr': config} of a profile's recipe; FGR adds λ and its gradient mode `fgr_mode`."
+    common = recipe(width, epochs, batch_size, lr, weight_decay, n_train, n_test, seed, cutoff=cutoff)
     return dict(baseline=make_config(method='baseline', **common),
                 fgr=make_config(method='fgr', lam=lam, **(fgr_mode or {}), **common))
 
 def mode_label(cfg:dict) -> str:
     "Returns how a config computes the FGR gradient, in words, e.g. 'exact (double backprop), on 1/8 of each batch'."
-    s = {'double_backprop': 'exact (double backprop)', 'forward_over_reverse': 'exact (forward-over-reverse)'}.get(cfg['penalty_mode'], f"finite difference (h = {cfg['fd_h']:g})")
+    s = {'double_backprop': 'exact (double backprop)', 'forward_over_reverse': 'exact (forward-over-reverse)'}.get(
+        cfg['penalty_mode'], f"finite difference (h = {cfg['fd_h']:g})")
     if cfg['penalty_fraction'] < 1: s += f", on {cfg['penalty_fraction']:g} of each batch"
     if cfg['penalty_every'] > 1: s += f", every {cfg['penalty_every']} steps with weight {cfg['penalty_every']}λ"
     return s
@@ -261,7 +272,8 @@ def plot_figure1(runs:dict, probe, robust:dict=None):
     for name, r in runs.items():
         ep = [h['epoch'] for h in r.history]; c = colors.get(name)
         col = lambda k: [h[k] for h in r.history]
-        ax[0, 0].plot(ep, col('train_loss'), '-', c=c, label=f'{name} train'); ax[0, 0].plot(ep, col('test_loss'), '--', c=c, label=f'{name} test')
+        ax[0, 0].plot(ep, col('ce'), '-', c=c, label=f'{name} train CE')   # FGR's train_loss is CE + λP: CE alone here
+        ax[0, 0].plot(ep, col('test_loss'), '--', c=c, label=f'{name} test CE')
         ax[0, 1].plot(ep, col('train_acc'), '-', c=c, label=f'{name} train'); ax[0, 1].plot(ep, col('test_acc'), '--', c=c, label=f'{name} test')
         if 'penalty' in r.final: ax[0, 2].semilogy(ep, col('penalty'), c=c, label=f"{name} (λ={r.config['lam']:g})")
         ax[1, 2].semilogy(ep, col('probe_high'), '-', c=c, label=f'{name} high'); ax[1, 2].semilogy(ep, col('probe_low'), ':', c=c, label=f'{name} low')
@@ -276,10 +288,14 @@ def plot_figure1(runs:dict, probe, robust:dict=None):
         ax[1, 1].bar([i + 0.2 for i in xs], [robust[n][1] for n in names], 0.4, label='PGD', color='tab:orange')
         for i, n in enumerate(names):
             for dx, v in ((-0.2, robust[n][0]), (0.2, robust[n][1])): ax[1, 1].text(i + dx, v + 1, f'{v:.1f}', ha='center', fontsize=8)
-        ax[1, 1].set_xticks(list(xs), names); ax[1, 1].set_ylim(0, 105); ax[1, 1].legend(fontsize=8)
+        ax[1, 1].set_xticks(list(xs), names); ax[1, 1].legend(fontsize=8)
     else:
         ax[1, 1].text(0.5, 0.5, 'PGD accuracy: not computed yet\n(run 05_attacks)', ha='center', va='center', transform=ax[1, 1].transAxes)
-    titles = [('loss', 'epoch', 'cross-entropy'), ('accuracy', 'epoch', 'accuracy (%)'), ('FGR penalty (training batches)', 'epoch', 'mean high-pass energy'),
+        ax[1, 1].set_xticks([])
+    ax[1, 1].set_ylim(0, 105)                                          # accuracies in %, with or without bars
+    titles = [('cross-entropy (train: training batches; test: test set)', 'epoch', 'cross-entropy'),
+              ('accuracy', 'epoch', 'accuracy (%)'),
+              ('FGR penalty (training batches)', 'epoch', 'mean high-pass energy'),
               ('input-gradient spectrum (final models, probe batch)', 'radial frequency (cycles/pixel)', 'mean power'),
               ('clean vs PGD accuracy', '', 'accuracy (%)'), ('input-gradient energy (probe batch)', 'epoch', 'mean energy')]
     for a, (t, xl, yl) in zip(ax.flat, titles):
@@ -295,18 +311,30 @@ BENCH_METHODS = {'plain': dict(method='baseline'),
                  'fgr exact every 8': dict(method='fgr', lam=0.1, penalty_every=8),
                  'fgr exact on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_fraction=0.125),
                  'fgr exact on 1/4 of the batch': dict(method='fgr', lam=0.1, penalty_fraction=0.25),
-                 'fgr exact on 1/8 of the batch, every 2': dict(method='fgr', lam=0.1, penalty_fraction=0.125, penalty_every=2),
+                 'fgr exact on 1/8 of the batch, every 2': dict(method='fgr', lam=0.1, penalty_fraction=0.125,
+                                                                penalty_every=2),
                  'fgr exact, forward-over-reverse': dict(method='fgr', lam=0.1, penalty_mode='forward_over_reverse'),
-                 'fgr exact, forward-over-reverse, on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_mode='forward_over_reverse', penalty_fraction=0.125),
+                 'fgr exact, forward-over-reverse, on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_fraction=0.125,
+                                                                              penalty_mode='forward_over_reverse'),
                  'fgr finite-diff': dict(method='fgr', lam=0.1, penalty_mode='finite_difference'),
                  'fgr finite-diff every 4': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_every=4),
-                 'fgr finite-diff on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_fraction=0.125),
-                 'fgr finite-diff on 1/8 of the batch, every 2': dict(method='fgr', lam=0.1, penalty_mode='finite_difference', penalty_fraction=0.125, penalty_every=2),
+                 'fgr finite-diff on 1/8 of the batch': dict(method='fgr', lam=0.1, penalty_mode='finite_difference',
+                                                             penalty_fraction=0.125),
+                 'fgr finite-diff on 1/8 of the batch, every 2': dict(method='fgr', lam=0.1, penalty_mode='finite_difference',
+                                                                      penalty_fraction=0.125, penalty_every=2),
                  'fgsm_rs': dict(method='fgsm_rs'),
                  'pgd7_at': dict(method='pgd_at', at_steps=7)}
 
-def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:int=5, methods:dict=None, amp:bool=True, seed:int=0) -> dict:
-    "Returns the median seconds per training step, img/s and ratio to a plain step of each method in `methods`, timed as `train` runs them."
+def _bench_setup(width, device, seed, x, cl):
+    "Returns (model, optimizer, batch) in one memory format, as `train` would hold them."
+    torch.manual_seed(seed); m = resnet18(width).to(device)
+    if cl: m = m.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    return m, opt, x.contiguous(memory_format=torch.channels_last) if cl else x
+
+def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:int=5, methods:dict=None, amp:bool=True,
+                   seed:int=0) -> dict:
+    "Returns seconds per training step (median), img/s and ratios to a plain step, per method and per interleaved round."
     methods = methods or BENCH_METHODS
     if 'plain' not in methods: raise ValueError("methods must include 'plain' (dict(method='baseline')), the unit of the ratios")
     device = device or default_device(); cuda = str(device).startswith('cuda')
@@ -315,12 +343,8 @@ def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:in
     torch.manual_seed(seed)
     x, y = torch.rand(batch_size, 3, 32, 32, device=device), torch.randint(0, 10, (batch_size,), device=device)
     cfgs = {name: make_config(**{'amp': amp, **kw}) for name, kw in methods.items()}
-    def setup(cl):                                                   # a model per memory format, as train would hold it
-        torch.manual_seed(seed); m = resnet18(width).to(device)
-        if cl: m = m.to(memory_format=torch.channels_last)
-        return m, torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, nesterov=True, weight_decay=5e-4), x.contiguous(memory_format=torch.channels_last) if cl else x
     fmt = {name: channels_last(device, cfg) for name, cfg in cfgs.items()}
-    held = {cl: setup(cl) for cl in set(fmt.values())}
+    held = {cl: _bench_setup(width, device, seed, x, cl) for cl in set(fmt.values())}
     times = {name: [] for name in cfgs}
     for r in tqdm(range(repeats + 1), desc=f'benchmark w{width:g} b{batch_size}', leave=False):   # round 0 is warm-up
         for name, cfg in cfgs.items():
@@ -330,17 +354,22 @@ def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:in
             sync()
             if r: times[name].append((time.perf_counter() - t0) / k)
     med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-    return dict(width=width, batch_size=batch_size, device=str(device), amp=bool(cuda and amp), repeats=repeats, seconds=med,
-                img_per_s={k: batch_size / v for k, v in med.items()}, ratio={k: v / med['plain'] for k, v in med.items()},
+    rounds = {k: [t / p for t, p in zip(v, times['plain'])] for k, v in times.items()}   # paired: one round, one ratio
+    return dict(width=width, batch_size=batch_size, device=str(device), amp=bool(cuda and amp), repeats=repeats,
+                seconds=med, img_per_s={k: batch_size / v for k, v in med.items()},
+                ratio={k: v / med['plain'] for k, v in med.items()}, ratio_rounds=rounds,
                 configs={k: methods[k] for k in methods}, channels_last=fmt)
 
 def benchmark_table(result:dict) -> str:
-    "Returns a benchmark result as a markdown table: method, ms per step, img/s, ratio to a plain step."
-    rows = [f"width {result['width']:g}, batch {result['batch_size']}, {result['device']}{' (bf16, channels_last)' if result['amp'] else ''}, median of {result['repeats']}", '',
-            '| method | ms/step | img/s | × plain |', '|---|---|---|---|']
-    cl = result.get('channels_last', {})
-    rows[0] += '; * = channels_last memory format' if any(cl.values()) and not result['amp'] else ''
-    rows += [f"| {k}{' *' if cl.get(k) and not result['amp'] else ''} | {1000 * v:.1f} | {result['img_per_s'][k]:,.0f} | {result['ratio'][k]:.2f} |" for k, v in result['seconds'].items()]
+    "Returns a benchmark result as a markdown table: method, ms per step, img/s, ratio to a plain step and its spread."
+    amp, cl = result['amp'], result.get('channels_last', {})
+    rows = [f"width {result['width']:g}, batch {result['batch_size']}, {result['device']}"
+            f"{' (bf16, channels_last)' if amp else ''}, median of {result['repeats']} interleaved rounds"
+            + ('; * = channels_last memory format' if any(cl.values()) and not amp else ''), '',
+            '| method | ms/step | img/s | × plain (median) | × plain, per round (min-max) |', '|---|---|---|---|---|']
+    spread = lambda k: (lambda v: f'{min(v):.2f}-{max(v):.2f}' if v else '–')(result.get('ratio_rounds', {}).get(k))
+    rows += [f"| {k}{' *' if cl.get(k) and not amp else ''} | {1000 * v:.1f} | {result['img_per_s'][k]:,.0f} | "
+             f"{result['ratio'][k]:.2f} | {spread(k)} |" for k, v in result['seconds'].items()]
     return '\n'.join(rows)
 
 # %% ../nbs/04_train.ipynb #ec5bbd1d
