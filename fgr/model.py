@@ -10,6 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from .data import CIFAR10_MEAN, CIFAR10_STD
+from .fast_conv import use_fast_conv
 
 # %% ../nbs/03_model.ipynb #1bd09157
 class Normalize(nn.Module):
@@ -48,8 +49,10 @@ class ResNet(nn.Module):
         x = self.layers(F.relu(self.bn1(self.conv1(x))))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
-def resnet18(width:float=1.0, num_classes:int=10) -> nn.Sequential:
+def resnet18(width:float=1.0, num_classes:int=10, fast_conv:bool=False) -> nn.Sequential:
     "Returns the CIFAR ResNet-18 (channel counts × `width`) behind a `Normalize` layer: [0,1] images in, logits out."
     if not width > 0: raise ValueError(f'width={width} must be positive (1.0 is the standard ResNet-18)')
+    if not isinstance(fast_conv, bool): raise ValueError(f'fast_conv={fast_conv!r} must be True or False')
     widths = tuple(max(1, round(c * width)) for c in (64, 128, 256, 512))
-    return nn.Sequential(Normalize(), ResNet(widths=widths, num_classes=num_classes))
+    model = nn.Sequential(Normalize(), ResNet(widths=widths, num_classes=num_classes))
+    return use_fast_conv(model) if fast_conv else model   # same numbers; see fgr.fast_conv

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
-           'pgd_at', 'fgsm_rs', 'evaluate', 'gradient_energy', 'run_name', 'Run', 'channels_last', 'train', 'recipe',
-           'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
+           'pgd_at', 'fgsm_rs', 'evaluate', 'gradient_energy', 'run_name', 'Run', 'channels_last', 'fast_conv', 'train',
+           'recipe', 'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import json, math, time, hashlib, numbers
@@ -182,9 +182,15 @@ def channels_last(device, cfg:dict) -> bool:
     "Returns whether `train` keeps the model and its batches in channels_last memory format for `cfg` on `device`."
     if str(device).startswith('cuda'): return cfg['amp']             # bf16 + channels_last: the fast path of the H200 record
     if os.environ.get('FGR_CPU_CHANNELS_LAST') != '1': return False  # opt-in on the CPU: it crashed an AMX CPU under torch 2.11
-    exact_every_step = (METHODS[cfg['method']].penalized and cfg['penalty_mode'] == 'double_backprop' and cfg['penalty_fraction'] == 1
-                        and cfg['penalty_every'] == 1)
+    exact_every_step = (METHODS[cfg['method']].penalized and cfg['penalty_mode'] == 'double_backprop'
+                        and cfg['penalty_fraction'] == 1 and cfg['penalty_every'] == 1)
     return not exact_every_step                                      # CPU: faster except a whole batch's double backward at every step
+
+def fast_conv(device) -> bool:
+    "Returns whether `train` builds its model with `fgr.fast_conv`'s convolutions: on CUDA, when FGR_FAST_CONV=1."
+    # Off by default until scripts/gpu_check.py has shown it equal and faster on a GPU; an execution setting like
+    # channels_last, not a config key, so that it never renames a run in the store.
+    return str(device).startswith('cuda') and os.environ.get('FGR_FAST_CONV') == '1'
 
 def train(config:dict, data=None, profile:str=None, device=None, progress:bool=True, callback=None) -> Run:
     """Returns the `Run` of `config` (see `make_config`): trained, resumed, or loaded from the run store of `profile`.
@@ -198,7 +204,7 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     path = runs_dir(profile or 'user')/run_name(key); path.mkdir(parents=True, exist_ok=True)
     save_json(key, path/'config.json')
     torch.manual_seed(cfg['seed'])
-    model = resnet18(cfg['width']).to(device)
+    model = resnet18(cfg['width'], fast_conv=fast_conv(device)).to(device)
     if cl: model = model.to(memory_format=torch.channels_last)
     train_dl = DeviceLoader(data.train_x[:cfg['n_train']], data.train_y[:cfg['n_train']], cfg['batch_size'], train=True, seed=cfg['seed'], device=device)
     test_dl = DeviceLoader(data.test_x[:cfg['n_test']], data.test_y[:cfg['n_test']], 500, device=device)

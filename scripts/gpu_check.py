@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""GPU check of `fgr.fast_conv` (notebook 95_fast_conv): is fast convolution equal to PyTorch's on CUDA, and faster?
+
+    python3 scripts/gpu_check.py OUT.json [--width 1] [--batch-size 128] [--repeats 5] [--steps 20]
+
+(a) equality: 20 FGR steps (exact double backprop, λ=0.1, cutoff 0.1, SGD) from one seed with native and with fast
+    convolutions, in fp32 with TF32 off and under bf16 autocast; the loss trajectories and the first step's gradient are
+    compared against the tolerances below;
+(b) speed: a plain step, an exact FGR step with native and with fast convolutions, bf16 autocast + channels_last,
+    cudnn.benchmark on, median of --repeats rounds; FLOPs of each step by FlopCounterMode, the floor FLOPs / bf16 peak
+    and the achieved TFLOP/s;
+(c) CUDA graph: tries to capture the whole fast FGR step (optimizer step inside); reports its replay time, or the error.
+Offline: random images with labels from a fixed random rule, no data set. Writes one JSON to OUT.json after every part.
+Without CUDA it says so, skips the CUDA-only parts and runs every other code path on the CPU at a tiny width: the
+numbers of such a run only show that the script works.
+"""
+import argparse, json, math, statistics, sys, time
+from contextlib import nullcontext
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository's fgr, also when it is not installed
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+from fgr.model import resnet18
+from fgr.penalty import penalty_gradient
+
+LAM, CUTOFF, LR = 0.1, 0.1, 0.05
+BF16_DENSE_PEAK = {'H100': 989e12, 'H200': 989e12}   # FLOP/s, dense bf16, SXM parts (the task's table)
+OTHER_FORMS = ('pcie', 'nvl')                          # H100 PCIe / NVL have lower peaks: no floor rather than a wrong one
+# tolerances: the largest |Δloss|/|loss| over the trajectory; ‖Δ∇θ‖/‖∇θ‖ of the first step's parameter gradient
+TOLERANCE = dict(
+    fp32=dict(loss_rtol=1e-3, grad_rtol=1e-4),    # TF32 off: fp32 rounding, grown over 20 steps
+    bf16=dict(loss_rtol=3e-2, grad_rtol=5e-2))    # bf16 autocast: 8-bit mantissas in the second derivative
+
+
+def peak_flops(name:str):
+    "Returns the dense bf16 peak (FLOP/s) of the GPU called `name`, or None when it is not in the table."
+    if any(form in name.lower() for form in OTHER_FORMS): return None
+    return next((peak for key, peak in BF16_DENSE_PEAK.items() if key.lower() in name.lower()), None)
+
+
+def batches(n:int, batch_size:int, device, seed:int=0):
+    "Returns `n` fixed (x, y) batches: uniform images, labels by a fixed random linear rule of their 4×4 pools."
+    g = torch.Generator().manual_seed(seed)
+    rule = torch.randn(3 * 16, 10, generator=g)
+    out = []
+    for _ in range(n):
+        x = torch.rand(batch_size, 3, 32, 32, generator=g)
+        y = (F.adaptive_avg_pool2d(x - 0.5, 4).flatten(1) @ rule).argmax(1)
+        out.append((x.to(device), y.to(device)))
+    return out
+
+
+def setup(width:float, fast:bool, device, channels_last:bool, seed:int=0):
+    "Returns `(model, optimizer)`: a ResNet-18 from `seed` in train mode and the training loop's SGD."
+    torch.manual_seed(seed)
+    model = resnet18(width, fast_conv=fast).to(device).train()
+    if channels_last: model = model.to(memory_format=torch.channels_last)
+    return model, torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+
+def make_step(model, opt, kind:str, amp:bool, device, graph_safe:bool=False):
+    "Returns `step(x, y) -> loss`: one optimizer step, plain cross-entropy (`kind='plain'`) or exact FGR."
+    dev = torch.device(device).type
+    ctx = (lambda: torch.autocast(dev, dtype=torch.bfloat16, cache_enabled=not graph_safe)) if amp else nullcontext
+    def step(x, y):
+        if not graph_safe: opt.zero_grad(set_to_none=True)
+        with ctx():
+            if kind == 'plain':
+                loss = F.cross_entropy(model(x).float(), y); loss.backward()
+            else: loss = penalty_gradient(model, x, y, LAM, CUTOFF, mode='double_backprop')[1]['loss']
+        opt.step()
+        return loss.detach()
+    return step
+
+
+def trajectory(width, fast, amp, device, data, channels_last):
+    "Returns (losses of the FGR steps over `data`, the first step's flat parameter gradient)."
+    model, opt = setup(width, fast, device, channels_last)
+    step, losses, first = make_step(model, opt, 'fgr', amp, device), [], None
+    for i, (x, y) in enumerate(data):
+        if channels_last: x = x.contiguous(memory_format=torch.channels_last)
+        losses.append(step(x, y))
+        if i == 0: first = torch.cat([p.grad.float().flatten() for p in model.parameters()])
+    return torch.stack(losses).float().cpu(), first
+
+
+def check_equality(width, batch_size, steps, device, cuda):
+    "Returns {'fp32': …, 'bf16': …}: fast against native FGR trajectories, with their tolerances and verdicts."
+    data, res = batches(steps, batch_size, device, seed=1), {}
+    tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.benchmark = False
+    try:
+        for name, amp in (('fp32', False), ('bf16', True)):
+            cl = amp and cuda                                          # bf16 runs channels_last, as fgr.train does
+            (ln, gn), (lf, gf) = (trajectory(width, fast, amp, device, data, cl) for fast in (False, True))
+            loss_rdiff = ((ln - lf).abs() / ln.abs()).max().item(); grad_rdiff = ((gn - gf).norm() / gn.norm()).item()
+            tol = TOLERANCE[name]
+            finite = bool(torch.isfinite(lf).all())
+            ok = finite and loss_rdiff <= tol['loss_rtol'] and grad_rdiff <= tol['grad_rtol']
+            res[name] = dict(loss_native=ln.tolist(), loss_fast=lf.tolist(), loss_max_rdiff=loss_rdiff,
+                             first_grad_rdiff=grad_rdiff, **tol, finite=finite, ok=ok)
+            print(f"equality {name}: max |Δloss|/loss {loss_rdiff:.2e} (tol {tol['loss_rtol']:g}), first-step "
+                  f"gradient {grad_rdiff:.2e} (tol {tol['grad_rtol']:g}): {'OK' if ok else 'FAIL'}", flush=True)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = tf32
+    ref32, ref16 = torch.tensor(res['fp32']['loss_native']), torch.tensor(res['bf16']['loss_native'])
+    scale = ((ref16 - ref32).abs() / ref32.abs()).max().item()   # bf16's own rounding, for scale
+    res['bf16']['native_bf16_vs_fp32_loss_max_rdiff'] = scale
+    print(f'  for scale: native bf16 against native fp32 differ by {scale:.2e}', flush=True)
+    return res
+
+
+def timed(step, x, y, sync, inner:int):
+    "Returns the seconds per step of `inner` consecutive calls of `step`."
+    sync(); t0 = time.perf_counter()
+    for _ in range(inner): step(x, y)
+    sync()
+    return (time.perf_counter() - t0) / inner
+
+
+class _NoModuleTracker:
+    "Stands in for FlopCounterMode's module tracker, whose backward hooks break autograd.grad on a leaf (the input)."
+    parents = {'Global'}
+    def __enter__(self): return self
+    def __exit__(self, *args): return None
+
+
+def count_flops(step, x, y) -> int:
+    "Returns the FLOPs FlopCounterMode counts in one call of `step` (all of them under 'Global', no per-module split)."
+    counter = FlopCounterMode(display=False)
+    if hasattr(counter, 'mod_tracker'): counter.mod_tracker = _NoModuleTracker()
+    with counter: step(x, y)
+    return int(counter.get_total_flops())
+
+
+def benchmark(width, batch_size, repeats, inner, device, cuda, peak):
+    "Returns step times (median of `repeats` rounds), img/s, ratios, FLOPs, floors and TFLOP/s of the three steps."
+    torch.backends.cudnn.benchmark = True
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    (x, y), = batches(1, batch_size, device, seed=2)
+    x = x.contiguous(memory_format=torch.channels_last)
+    steps = {}
+    for name, kind, fast in (('plain', 'plain', False), ('fgr_native', 'fgr', False), ('fgr_fast', 'fgr', True)):
+        model, opt = setup(width, fast, device, channels_last=True)
+        steps[name] = make_step(model, opt, kind, True, device)
+    for step in steps.values():                                        # warm-up: cudnn.benchmark picks its algorithms
+        for _ in range(3): step(x, y)
+    sync()
+    times = {k: [] for k in steps}
+    for _ in range(repeats):                                           # rounds interleave the methods
+        for k, step in steps.items(): times[k].append(timed(step, x, y, sync, inner))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    flops = {k: count_flops(step, x, y) for k, step in steps.items()}
+    out = dict(step_ms={k: 1e3 * v for k, v in med.items()},
+               step_ms_rounds={k: [1e3 * t for t in v] for k, v in times.items()},
+               plain_img_s=batch_size / med['plain'],
+               fgr_exact_img_s=dict(native=batch_size / med['fgr_native'], fast=batch_size / med['fgr_fast']),
+               fgr_exact_x=dict(native=med['fgr_native'] / med['plain'], fast=med['fgr_fast'] / med['plain']),
+               fast_speedup=med['fgr_native'] / med['fgr_fast'], flops=flops,
+               floor_ms={k: (1e3 * f / peak if peak else None) for k, f in flops.items()},
+               achieved_tflops={k: flops[k] / med[k] / 1e12 for k in flops})
+    for k in steps:
+        fl = out['floor_ms'][k]
+        print(f"{k:11s} {out['step_ms'][k]:8.2f} ms/step {batch_size / med[k]:9.0f} img/s {flops[k] / 1e9:8.1f} GFLOP "
+              f"floor {'%.2f ms' % fl if fl is not None else 'n/a (GPU not in the peak table)'}  "
+              f"{out['achieved_tflops'][k]:.1f} TFLOP/s", flush=True)
+    print(f"FGR exact: native {out['fgr_exact_x']['native']:.2f}x plain, fast {out['fgr_exact_x']['fast']:.2f}x plain; "
+          f"fast conv speed-up {out['fast_speedup']:.2f}x", flush=True)
+    return out
+
+
+def try_cuda_graph(width, batch_size, repeats, inner, device):
+    "Returns {ok, error, step_ms, …}: the whole fast FGR step (bf16, channels_last, SGD) captured in a CUDA graph."
+    res = dict(ok=False, error=None, step_ms=None, method='fgr exact, fast conv, bf16 autocast, channels_last')
+    try:
+        (x, y), = batches(1, batch_size, device, seed=2)
+        static_x, static_y = x.contiguous(memory_format=torch.channels_last), y.clone()
+        model, opt = setup(width, True, device, channels_last=True)
+        step = make_step(model, opt, 'fgr', True, device, graph_safe=True)
+        side = torch.cuda.Stream(); side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):                                   # warm-up on a side stream, as capture requires
+            for _ in range(3): opt.zero_grad(set_to_none=True); step(static_x, static_y)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        opt.zero_grad(set_to_none=True)
+        with torch.cuda.graph(graph): static_loss = step(static_x, static_y)
+        losses = []
+        for _ in range(3): graph.replay(); losses.append(static_loss.item())
+        times = [timed(lambda *_: graph.replay(), None, None, torch.cuda.synchronize, inner) for _ in range(repeats)]
+        res.update(ok=all(math.isfinite(v) for v in losses), step_ms=1e3 * statistics.median(times),
+                   replay_losses=losses)
+        if not res['ok']: res['error'] = f'capture worked but replayed losses are not finite: {losses}'
+        print(f"CUDA graph: captured; replay {res['step_ms']:.2f} ms/step, losses {losses}", flush=True)
+    except Exception as e:                                             # report, do not fail the whole check
+        res['error'] = f'{type(e).__name__}: {e}'[:4000]
+        print(f"CUDA graph: capture failed: {res['error'][:500]}", flush=True)
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('out', help='the JSON file to write')
+    ap.add_argument('--width', type=float, help='ResNet-18 width (default 1 on CUDA, 0.0625 on the CPU)')
+    ap.add_argument('--batch-size', type=int, help='batch size (default 128 on CUDA, 8 on the CPU)')
+    ap.add_argument('--repeats', type=int, default=5, help='timed rounds, their median is reported (default 5, ≥ 5)')
+    ap.add_argument('--inner', type=int, help='steps per timed round (default 5 on CUDA, 1 on the CPU)')
+    ap.add_argument('--steps', type=int, help='FGR steps per equality trajectory (default 20 on CUDA, 3 on CPU)')
+    a = ap.parse_args(argv)
+    if a.repeats < 5: ap.error('--repeats must be at least 5 (the median of at least 5 rounds is reported)')
+    cuda = torch.cuda.is_available(); device = 'cuda' if cuda else 'cpu'
+    width, batch_size = a.width or (1.0 if cuda else 0.0625), a.batch_size or (128 if cuda else 8)
+    inner, steps = a.inner or (5 if cuda else 1), a.steps or (20 if cuda else 3)
+    name = torch.cuda.get_device_name() if cuda else 'cpu'
+    peak = peak_flops(name) if cuda else None
+    result = dict(device=name, torch=torch.__version__, cuda=cuda, width=width, batch_size=batch_size,
+                  timing=timing_protocol(a, inner), peak_bf16_tflops=peak / 1e12 if peak else None,
+                  lam=LAM, cutoff=CUTOFF)
+    if not cuda:
+        result['note'] = ('no CUDA device: the CUDA parts (equality and timing on CUDA, CUDA graph capture) were '
+                          'skipped; every other code path ran on the CPU at a tiny size; its numbers only show that '
+                          'the script runs')
+        print(f"gpu_check: {result['note']} (width {width:g}, batch {batch_size}).", flush=True)
+    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    save = lambda: out.write_text(json.dumps(result, indent=1))
+    print(f'gpu_check on {name}, torch {torch.__version__}, width {width:g}, batch {batch_size}', flush=True)
+    result['equality'] = check_equality(width, batch_size, steps, device, cuda); save()
+    result.update(benchmark(width, batch_size, a.repeats, inner, device, cuda, peak)); save()
+    result['cuda_graph'] = (try_cuda_graph(width, batch_size, a.repeats, inner, device) if cuda else
+                            dict(ok=False, error='skipped: no CUDA device', step_ms=None))
+    result['equality_ok'] = all(r['ok'] for r in result['equality'].values())
+    save()
+    print(f"equality {'OK' if result['equality_ok'] else 'FAILED (see equality in the JSON)'}; written to {a.out}")
+    return 0   # a failed equality is a result, in the JSON: the GPU part that runs this goes on to save its files
+
+
+def timing_protocol(a, inner) -> dict:
+    "Returns the timing protocol: rounds, steps per round, warm-up steps."
+    return dict(rounds=a.repeats, steps_per_round=inner, warmup_steps=3, statistic='median of the rounds')
+
+
+if __name__ == '__main__': sys.exit(main())
