@@ -13,18 +13,34 @@ The public API, one module per notebook in nbs/ (read them for the equations and
   fgr.data         load_cifar10() -> Cifar10; DeviceLoader (device-resident batches); synthetic_cifar()
   fgr.spectral     radial_frequency(), radial_power_spectrum(): the spectral-bias demo's tools
   fgr.penalty      high_pass_mask(), high_freq_energy(), band_part(), input_gradients(),
-                   fgr_loss() -> (loss, parts); penalty_gradient(mode='double_backprop'|'finite_difference')
+                   fgr_loss() -> (loss, parts);
+                   penalty_gradient(): double_backprop, forward_over_reverse, finite_difference
   fgr.model        resnet18(width): [0,1] images in (normalization inside), logits out
+  fgr.fast_conv    conv2d(), FastConv2d, use_fast_conv(): a conv whose double backward runs on plain conv kernels
   fgr.train        make_config(), train(config) -> Run (resumable run store); METHODS (baseline, fgr,
                    gradnorm, lowpass, pgd_at, fgsm_rs); step_benchmark(); the fgr-bench command
   fgr.attacks      pgd_linf(), pgd_l2(), robust_accuracy(), autoattack_accuracy(), strength_checks(),
-                   attack_reconstruction(), table1(), wilson_interval()
-  fgr.ablation     ablation_configs(), within_reference()
+                   attack_reconstruction(), table1()
+  fgr.ablation     ablation_configs(), table2_markdown(), mode_equivalence()
   fgr.corruptions  corrupt(), corruption_accuracy(), corruption_summary(): CIFAR-10-C-style, offline
   fgr.frontier     frontier_configs(), frontier_sweep() -> points, seeds, best points (cached in
-                   the run store); frontier_findings(), plot_frontier(): does the mask matter?
+                   the run store); frontier_evidence(), plot_frontier(): does the mask matter?
   fgr.claims       build_claims() -> the ledger; claims_markdown()
-  fgr.reproduce    reproduce(profile), the fgr-reproduce command
+  fgr.stats        wilson_interval(), difference_interval(), mean_interval(), paired_difference(),
+                   bootstrap_interval(), equivalence(): the intervals and tests every claim uses
+  fgr.runs         run_all(): train a list of configs locally or with Ray (FGR_EXECUTOR)
+  fgr.reproduce    reproduce(profile) -> manifest, the fgr-reproduce command (stage, execute, record, publish)
   fgr.core         paths, profiles (load_profile), paper_claims(), atomic writes, environment_info()
 The paper's numbers and the ledger's rules: claims.yaml. Profiles (smoke, cpu, paper): profiles/.
 """
+
+import importlib as _importlib, importlib.util as _importlib_util, pkgutil as _pkgutil
+_MODULES = tuple(m.name for m in _pkgutil.iter_modules(_importlib_util.find_spec('fgr').submodule_search_locations)
+                 if not m.name.startswith('_'))
+
+def __getattr__(name):
+    "Returns the module `fgr.<name>`, imported on first use, so that `import fgr` stays light."
+    if name in _MODULES: return _importlib.import_module(f'fgr.{name}')
+    raise AttributeError(f"module 'fgr' has no attribute {name!r}; its modules are: {', '.join(_MODULES)}")
+
+def __dir__(): return sorted(set(globals()) | set(_MODULES))

@@ -27,7 +27,7 @@ def judge_number(interval, paper:float, tolerance:float) -> tuple:
     return 'not reproduced', f"the paper's {paper:g} lies {where}, beyond the tolerance {tolerance:g}"
 
 def judge_direction(interval, what:str, margin:float=None, interval90=None) -> tuple:
-    "Returns (verdict, why) of a claimed positive difference `what`: its 95% interval, and its 90% one against `margin`."
+    "Returns (verdict, why) of a claimed positive difference `what`: its 95% interval, its 90% one against `margin`."
     if not interval: return 'undetermined', f'no interval of {what}'
     if interval[0] > 0: return 'reproduced', f'{what}: its 95% interval {_ci(interval)} lies above 0'
     if interval[1] < 0: return 'not reproduced', f'{what}: its 95% interval {_ci(interval)} lies below 0'
@@ -77,9 +77,11 @@ def record(ev:Evidence, id:str, claim:str, paper, measured, unit:str, setting:st
     "Returns one ledger record; `judge()` -> (verdict, why) is called only when the evidence is there and comparable."
     scale = '' if ev.profile == 'paper' else f' (judged at the reduced {ev.profile!r} scale)'
     if missing: verdict, why = 'undetermined', missing
-    elif ev.profile == 'smoke': verdict, why = 'not comparable at this scale', 'smoke numbers only show that the code runs'
+    elif ev.profile == 'smoke':
+        verdict, why = 'not comparable at this scale', 'smoke numbers only show that the code runs'
     elif absolute and ev.profile != 'paper':
-        verdict, why = 'not comparable at this scale', f'an absolute number measured on the reduced {ev.profile!r} profile'
+        verdict, why = ('not comparable at this scale',
+                        f'an absolute number measured on the reduced {ev.profile!r} profile')
     else:
         verdict, why = judge(); why += scale
     if verdict == 'reproduced' and (measured is None or measured == []):
@@ -190,7 +192,8 @@ def autoattack_fgr(ev):
     d = f['aa_acc'] - b['aa_acc'] if not gone else None
     ci = difference_interval(f['aa_acc'], n, b['aa_acc'], n) if not gone else None
     return record(ev, 'autoattack_fgr', 'FGR is more robust than the baseline under AutoAttack (not only PGD)',
-                  'not evaluated', d, 'points', f'AutoAttack standard (pyautoattack), ℓ∞ ε=8/255, {n} test images', 'table1.json',
+                  'not evaluated', d, 'points', f'AutoAttack standard (pyautoattack), ℓ∞ ε=8/255, {n} test images',
+                  'table1.json',
                   lambda: judge_direction(ci, 'FGR − baseline under AutoAttack'), ci, missing=gone)
 
 # %% ../nbs/09_claims.ipynb #27e46cd0
@@ -201,9 +204,10 @@ def clean_drop(ev):
     gone = ev.missing('table1.json') or (None if b and f else 'table1.json lacks the baseline or FGR row')
     drop = b['clean_acc'] - f['clean_acc'] if not gone else None
     diff = lambda z: difference_interval(b['clean_acc'], b['n_clean'], f['clean_acc'], f['n_clean'], z)
-    ci, ci90 = (diff(1.96), diff(1.645)) if not gone else (None, None)        # 95% and 90% (for the two one-sided tests)
+    ci, ci90 = (diff(1.96), diff(1.645)) if not gone else (None, None)   # 95% and 90% (the two one-sided tests)
     return record(ev, 'clean_drop', 'negligible clean-accuracy cost (0.31 points)',
-                  ev.paper['table1']['clean_drop_pts'], drop, 'points', 'clean accuracy, baseline minus FGR', 'table1.json',
+                  ev.paper['table1']['clean_drop_pts'], drop, 'points', 'clean accuracy, baseline minus FGR',
+                  'table1.json',
                   lambda: judge_absence(ci90, ev.rules['clean_drop_margin_pts'], 'the drop'), ci, missing=gone)
 
 # %% ../nbs/09_claims.ipynb #97dff20f
@@ -340,7 +344,8 @@ def paper_attack_reading(ev):
     best = ev['reconstruction.json'].get('most_consistent') or {}
     paper = ev.paper['table1']['baseline']['pgd']
     gone = ev.missing('reconstruction.json') or (None if best else 'reconstruction.json names no reading')
-    return record(ev, 'paper_attack_reading', "the paper's baseline keeps 9.55% under its PGD: which attack reading fits",
+    return record(ev, 'paper_attack_reading',
+                  "the paper's baseline keeps 9.55% under its PGD: which attack reading fits",
                   paper, best.get('baseline'), '%', f"{best.get('variant')}; FGR {best.get('fgr')}% under it",
                   'reconstruction.json',
                   lambda: judge_number(best.get('baseline_ci'), paper, ev.rules['pgd_tolerance_pts']),
@@ -354,11 +359,12 @@ def corruptions(ev):
     for fam in ev.rules['corruption_families']:
         d = co.get('difference', {}).get(fam) or {}
         gone = ev.missing('corruptions.json') or (None if d else
-                                                  f'corruptions.json has no paired difference for {fam}: rerun 07_corruptions')
+                                        f'corruptions.json has no paired difference for {fam}: rerun 07_corruptions')
         claim = f"FGR resists {fam} corruptions better than the baseline (the paper's hypothesis)"
         setting = f"mean over the {fam} corruptions × 5 severities, {co.get('n')} test images, paired bootstrap"
         out.append(record(ev, f'corruptions_{fam}', claim, 'hypothesis', d.get('fgr_minus_baseline'), 'points', setting,
-                          'corruptions.json', lambda d=d, fam=fam: judge_direction(d.get('ci'), f'FGR − baseline on {fam}'),
+                          'corruptions.json',
+                          lambda d=d, fam=fam: judge_direction(d.get('ci'), f'FGR − baseline on {fam}'),
                           d.get('ci'), missing=gone))
     return out
 
@@ -402,7 +408,7 @@ def frontier(ev):
 
 # %% ../nbs/09_claims.ipynb #e47227d3
 def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
-    "Returns the claims ledger of `profile`, one or more records per registered rule; writes claims.json beside the results."
+    "Returns the claims ledger of `profile`, records of every registered rule; writes claims.json beside the results."
     ev = Evidence(profile, figures_dir(profile, out_dir), paper or paper_claims())
     out = []
     for rule in RULES.values():
@@ -442,7 +448,8 @@ def published_claims(root=None) -> str:
         note = f" {env['note']}" if env.get('note') else ''
         head = f"**Profile `{profile}`** ({src}; {dev}; executed notebooks in `figures/{profile}/notebooks/`).{note}"
         parts.append(head + '\n\n' + claims_markdown(json.loads(p.read_text())))
-    return '\n\n'.join(parts) or 'No profile has been published yet: run `fgr-reproduce --profile cpu` (or `paper` on a GPU).'
+    return '\n\n'.join(parts) or ('No profile has been published yet: '
+                                    'run `fgr-reproduce --profile cpu` (or `paper` on a GPU).')
 
 # %% ../nbs/09_claims.ipynb #8b2d5cf4
 _SECTIONS = (('Robustness.', ('pgd_gain', 'autoattack_fgr', 'relative_pgd_gain', 'absolute_pgd_gain',

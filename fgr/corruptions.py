@@ -104,7 +104,7 @@ def check_change(change:dict):
 # %% ../nbs/07_corruptions.ipynb #42c31253
 @torch.no_grad()
 def corruption_correct(models:dict, x, y, corruptions=None, seed:int=0, batch_size:int=500, progress:bool=True) -> dict:
-    "Returns {model: {'clean': bool (N,), corruption: bool (5, N)}}: whether each model gets each image right, per cell."
+    "Returns {model: {'clean': bool (N,), corruption: bool (5, N)}}: whether each model gets each image right."
     if not isinstance(models, dict): raise TypeError('corruption_correct: pass the models as a dict {name: model}')
     def hits(model, xs):
         model.eval(); dev = next(model.parameters()).device

@@ -20,7 +20,8 @@ from .core import save_json, paper_claims
 from .data import DeviceLoader
 from .penalty import high_pass_mask
 from .stats import equivalence
-from .train import make_config, train, evaluate, METHODS, step_benchmark, mode_label
+from .train import make_config, evaluate, METHODS, step_benchmark, mode_label
+from .runs import run_all
 from .attacks import robust_accuracy, pgd_linf, pgd_l2, wilson_interval, autoattack_accuracy
 
 # %% ../nbs/08_frontier.ipynb #a765f728
@@ -161,33 +162,37 @@ def _seeded(rows:list, seeds:list) -> dict:
                 **{k: seed_summary([r[k] for r in rows], rows[0]['n_test' if k == 'clean' else 'n_attack'])
                    for k in ('clean', 'pgd', 'pgd_l2')})
 
+def _point_row(run, data, n_test, n_attack, pgd_steps, progress) -> dict:
+    "Returns a frontier point's row: `evaluate_point`'s accuracies, its run's folder name and its training wall time."
+    return dict(evaluate_point(run, data, n_test, n_attack, pgd_steps, progress=progress), run=run.path.name,
+                train_wall_s=round(sum(h['wall_s'] for h in run.history), 1))
+
 def frontier_sweep(cfgs:dict, data, profile:str, n_test=None, n_attack:int=1000, pgd_steps:int=10, seeds=(1, 2),
                    clean_floor:float=0.75, paper_point:str=None, autoattack_n:int=0, progress:bool=True,
                    cutoff_seeds=None) -> dict:
     "Returns every point of `cfgs` trained (or found) and evaluated, curves, best points, seed records and AutoAttack."
-    from tqdm.auto import tqdm
-    def run(cfg):
-        r = train(cfg, data, profile, progress=progress)
-        return r, dict(evaluate_point(r, data, n_test, n_attack, pgd_steps, progress=progress), run=r.path.name,
-                       train_wall_s=round(sum(h['wall_s'] for h in r.history), 1))
-    def seeded_point(name, extra):
-        return _seeded([points[name]] + [run(dict(cfgs[name], seed=s))[1] for s in extra], [cfgs[name]['seed'], *extra])
-    points = {name: run(cfg)[1] for name, cfg in tqdm(cfgs.items(), desc='frontier points', disable=not progress)}
-    curves = {}
+    point_row = partial(_point_row, data=data, n_test=n_test, n_attack=n_attack, pgd_steps=pgd_steps, progress=False)
+    def rows(configs, evaluate=point_row):   # through fgr.runs.run_all: here, or as Ray tasks (FGR_EXECUTOR=ray)
+        return {n: r['evaluation'] for n, r in run_all(configs, data, profile, evaluate, progress=progress).items()}
+    def seeded(names, extra):   # each name's first run (in `points`) and its extra seeds, trained in one call
+        more = rows({f'{n} seed {s}': dict(cfgs[n], seed=s) for n in names for s in extra[n]})
+        return {n: _seeded([points[n]] + [more[f'{n} seed {s}'] for s in extra[n]], [cfgs[n]['seed'], *extra[n]])
+                for n in names}
+    points, curves = rows(cfgs), {}
     for name, cfg in cfgs.items(): curves.setdefault(curve_of(name, cfg), []).append(name)
-    seeded = dict(baseline=seeded_point('baseline', seeds))
-    floor = clean_floor * seeded['baseline']['clean']['mean']   # the baseline's seed mean, not one seed
+    seeds_of = seeded(['baseline'], dict(baseline=list(seeds)))
+    floor = clean_floor * seeds_of['baseline']['clean']['mean']   # the baseline's seed mean, not one seed
     best = {cv: (names[0] if len(names) == 1 else best_point(points, names, floor))
             for cv, names in curves.items() if cv != 'baseline'}
     extra = {n: list(cutoff_seeds if cutoff_seeds is not None else seeds) if is_cutoff_curve(cv) else list(seeds)
              for cv, n in best.items() if n}
     chosen = [n for n in dict.fromkeys(['baseline', paper_point, *extra]) if n in cfgs]
-    aa = {}
-    for name in tqdm(chosen, desc='seeded points', disable=not progress):
-        if name not in seeded: seeded[name] = seeded_point(name, extra.get(name, list(seeds)))
-        if autoattack_n: aa[name] = autoattack_point(run(cfgs[name])[0], data, autoattack_n)
+    new = [n for n in chosen if n not in seeds_of]
+    seeds_of |= seeded(new, {n: extra.get(n, list(seeds)) for n in new})
+    aa = (rows({n: cfgs[n] for n in chosen}, partial(autoattack_point, data=data, n=autoattack_n))
+          if autoattack_n else {})
     return dict(points=points, curves=curves, best=best, paper_point=paper_point, clean_floor=clean_floor,
-                clean_floor_pct=floor, seeded=seeded, autoattack=aa, configs=cfgs)
+                clean_floor_pct=floor, seeded=seeds_of, autoattack=aa, configs=cfgs)
 
 # %% ../nbs/08_frontier.ipynb #c907cd3b
 BOOTSTRAP_REPS = 2000

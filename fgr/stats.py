@@ -40,7 +40,7 @@ def ratio_interval(a:float, na:int, b:float, nb:int, z:float=1.96):
 
 # %% ../nbs/93_stats.ipynb #bf84cb87
 def mean_interval(values, level:float=0.95) -> dict:
-    "Returns {'mean', 'sd', 'n', 'ci'}: the mean of `values` with its Student-t interval at `level` (nan for one value)."
+    "Returns {'mean', 'sd', 'n', 'ci'}: the mean of `values`, its Student-t interval at `level` (nan for one value)."
     v = np.asarray(values, dtype=float); n = len(v)
     if n == 0: raise ValueError('mean_interval needs at least one value')
     m = float(v.mean()); sd = float(v.std(ddof=1)) if n > 1 else float('nan')

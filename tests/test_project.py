@@ -57,5 +57,5 @@ def test_exported_lines_fit_in_120_characters():
         for c in json.loads(nb.read_text())['cells']:
             src = ''.join(c['source'])
             if c['cell_type'] != 'code' or not src.startswith('#| export'): continue
-            long += [f'{nb.name}: {len(l)} chars: {l[:60]}…' for l in src.split('\n') if len(l) > MAX_LINE]
+            long += [f'{nb.name}: {len(s)} chars: {s[:60]}…' for s in src.split('\n') if len(s) > MAX_LINE]
     assert not long, f'{len(long)} exported lines over {MAX_LINE} characters:\n' + '\n'.join(long[:20])
