@@ -445,6 +445,8 @@ def published_claims(root=None) -> str:
         env = json.loads(man.read_text()) if man.exists() else {}
         src = env.get('data', {}).get('source', 'unknown data')
         dev = env.get('environment', {}).get('device', 'unknown device')
+        gpu = list(dict.fromkeys(r['environment']['device'] for r in env.get('parts', []) if 'environment' in r))
+        if gpu: dev = f"results from {', '.join(gpu)}; the ledger built on {dev}"   # records of GPU sessions
         note = f" {env['note']}" if env.get('note') else ''
         head = f"**Profile `{profile}`** ({src}; {dev}; executed notebooks in `figures/{profile}/notebooks/`).{note}"
         parts.append(head + '\n\n' + claims_markdown(json.loads(p.read_text())))

@@ -48,15 +48,17 @@ def _clean(parts):
     for d in parts: shutil.rmtree(d, ignore_errors=True) if Path(d).is_dir() else Path(d).unlink(missing_ok=True)
 
 def stage_folder(out:Path, partial:bool, known:set) -> Path:
-    "Returns a new staging folder beside `out`; for a `partial` run, a copy of `out` less notebooks not in `known`."
+    "Returns a new staging folder beside `out`; for a `partial` run, a copy of `out` less removed study notebooks."
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean(list(_stale_staging(out.parent)))                          # leftovers of killed runs
     stage = out.parent/f'.tmp-{os.getpid()}-{out.name}'
     _clean([stage])
     if partial and out.is_dir():                                     # a partial run keeps the other notebooks' results,
         shutil.copytree(out, stage)
-        for f in (stage/'notebooks').glob('*.ipynb'):            # not copies of renamed or removed notebooks
-            if f.stem not in known: f.unlink()
+        mp = stage/'manifest.json'                               # not copies of renamed or removed study notebooks;
+        ran = json.loads(mp.read_text()).get('notebooks', {}) if mp.exists() else {}   # other records stay
+        for f in (stage/'notebooks').glob('*.ipynb'):
+            if f.stem not in known and f.stem in ran: f.unlink()
     (stage/'notebooks').mkdir(parents=True, exist_ok=True)
     return stage
 
@@ -118,10 +120,11 @@ def run_notebook(nb:Path, stage:Path, params:dict, log:Path, failed_dir:Path):
                              f'none (the kernel did not finish; its stderr: {log})') from None
 
 def _all_cells_ran(executed:Path) -> bool:
-    "Whether papermill's copy `executed` records every code cell as completed (it saves the copy after each cell)."
+    "Whether papermill's copy `executed` records an end time for every code cell (it saves the copy after each cell)."
     try: cells = [c for c in json.loads(Path(executed).read_text())['cells'] if c['cell_type'] == 'code']
     except (OSError, ValueError, KeyError): return False
-    return bool(cells) and all(c.get('metadata', {}).get('papermill', {}).get('status') == 'completed' for c in cells)
+    # not its 'status': papermill marks the cells a stop left pending 'completed' too, but gives them no end time
+    return bool(cells) and all(c.get('metadata', {}).get('papermill', {}).get('end_time') for c in cells)
 
 def _short(duration:str) -> str: return re.split(r' \(|[,;]', str(duration))[0].strip()
 
@@ -194,8 +197,10 @@ def start_manifest(profile:str, params:dict, stage:Path, partial:bool, known:set
     m = dict(profile=profile, config=params, environment=environment_info(),
              run_store_empty_at_start=not run_store_state(profile), notebooks={})
     old = stage/'manifest.json'
-    if partial and old.exists():
-        m['notebooks'] = {k: v for k, v in json.loads(old.read_text()).get('notebooks', {}).items() if k in known}
+    if partial and old.exists():                                 # and the other keys the run does not set (records)
+        kept = json.loads(old.read_text())
+        m['notebooks'] = {k: v for k, v in kept.get('notebooks', {}).items() if k in known}
+        m.update({k: v for k, v in kept.items() if k not in m})
     return m
 
 def finish_manifest(m:dict, stage:Path, ran:list, t0:float) -> dict:
