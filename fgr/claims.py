@@ -53,7 +53,8 @@ def judge_within(interval, lo:float, hi:float, what:str) -> tuple:
 
 # %% ../nbs/09_claims.ipynb #8b8b6389
 VERDICTS = ('reproduced', 'not reproduced', 'not distinguishable', 'not comparable at this scale', 'undetermined')
-FIELDS = ('id', 'claim', 'paper', 'measured', 'interval', 'unit', 'profile', 'setting', 'source', 'verdict', 'why')
+FIELDS = ('id', 'claim', 'paper', 'measured', 'interval', 'unit', 'profile', 'setting', 'source', 'verdict', 'why',
+          'rule')
 RESULT_FILES = ('table1.json', 'robustness_checks.json', 'figure2.json', 'table2.json', 'step_costs.json',
                 'mode_check.json', 'reconstruction.json', 'corruptions.json', 'frontier.json')
 
@@ -88,7 +89,7 @@ def record(ev:Evidence, id:str, claim:str, paper, measured, unit:str, setting:st
         verdict, why = 'undetermined', f'no measured value ({why})'      # the last guard: never reproduced on nothing
     assert verdict in VERDICTS, verdict
     return dict(id=id, claim=claim, paper=paper, measured=measured, interval=interval, unit=unit, profile=ev.profile,
-                setting=setting, source=source, verdict=verdict, why=why)
+                setting=setting, source=source, verdict=verdict, why=why, rule=None)   # build_claims names the rule
 
 RULES = {}
 
@@ -411,9 +412,9 @@ def build_claims(profile:str, out_dir=None, paper:dict=None) -> list:
     "Returns the claims ledger of `profile`, records of every registered rule; writes claims.json beside the results."
     ev = Evidence(profile, figures_dir(profile, out_dir), paper or paper_claims())
     out = []
-    for rule in RULES.values():
+    for name, rule in RULES.items():
         r = rule(ev)
-        out += r if isinstance(r, list) else [r]
+        out += [dict(x, rule=name) for x in (r if isinstance(r, list) else [r])]   # the rule that made each verdict
     save_json(out, ev.dir/'claims.json')
     return out
 
@@ -429,8 +430,9 @@ def claims_markdown(claims:list) -> str:
     rows = ['| claim | paper | ours [95% interval] | unit | verdict | why |', '|---|---|---|---|---|---|']
     for c in claims:
         iv = f" [{c['interval'][0]:.1f}, {c['interval'][1]:.1f}]" if c.get('interval') else ''
+        rule = f" (rule `{c['rule']}`)" if c.get('rule') else ''                # its function in this notebook
         rows.append(f"| {c['claim']} | {_fmt(c['paper'])} | {_fmt(c['measured'])}{iv} | {c['unit']} | "
-                    f"**{c['verdict']}** | {c['why']} |")
+                    f"**{c['verdict']}** | {c['why']}{rule} |")
     return '\n'.join(rows)
 
 def published_claims(root=None) -> str:
