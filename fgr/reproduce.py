@@ -395,6 +395,7 @@ def publication_line(profile_dir) -> str:
     m = json.loads(mp.read_text()); entries = m.get('notebooks', {})
     commits = sorted({e['git_commit'][:8] for e in entries.values() if e.get('git_commit')})
     at = f'commit `{commits[0]}`' if len(commits) == 1 else f'{len(commits) or "unrecorded"} commits'
+    if commits and any(not e.get('git_commit') for e in entries.values()): at += ' and unrecorded ones'
     dirty = ' (with uncommitted changes)' if any(e.get('git_dirty') for e in entries.values()) else ''
     whole = set(m.get('notebooks_this_run', [])) == set(entries)
     store = ('from an empty run store' if m.get('run_store_empty_at_start') else 'with trained runs in the store') \
