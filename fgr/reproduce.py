@@ -200,7 +200,9 @@ def start_manifest(profile:str, params:dict, stage:Path, partial:bool, known:set
     if partial and old.exists():                                 # and the other keys the run does not set (records)
         kept = json.loads(old.read_text())
         m['notebooks'] = {k: v for k, v in kept.get('notebooks', {}).items() if k in known}
-        m.update({k: v for k, v in kept.items() if k not in m})
+        if kept.get('config') not in (None, params):                # the kept notebooks ran with the kept settings
+            m.update(config=kept['config'], config_this_run=params)
+        m.update({k: v for k, v in kept.items() if k not in m and k != 'config_this_run'})
     return m
 
 def finish_manifest(m:dict, stage:Path, ran:list, t0:float) -> dict:
