@@ -13,7 +13,7 @@ __all__ = ['study_notebooks', 'select_notebooks', 'stage_folder', 'thread_env', 
 import argparse, ast, json, os, re, shutil, signal, subprocess, sys, tempfile, time, uuid
 from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 from .core import (PROFILES, project_root, load_profile, runs_dir, save_json, environment_info, default_device,
                       project_commit)
 
@@ -71,6 +71,7 @@ class FgrKernelManager(AsyncKernelManager):
     "A kernel manager on IPC sockets in the temp folder: kernels write stderr to `stderr_log`, use `threads` threads."
     stderr_log = Unicode('', help="file the kernel's stderr is appended to ('': inherited)").tag(config=True)
     threads = Integer(None, allow_none=True, help="CPU threads of the kernel (None: default)").tag(config=True)
+    local_runs = Bool(False, help="the kernel trains one run after another (FGR_EXECUTOR=local)").tag(config=True)
 
     def __init__(self, **kw):                                    # local only: no 'running over TCP without encryption'
         super().__init__(**kw); self.transport = 'ipc'
@@ -79,6 +80,7 @@ class FgrKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.stderr_log: kw['stderr'] = open(self.stderr_log, 'a')   # noqa: SIM115 (open for the kernel's life)
         if self.threads: kw['env'] = dict(kw.get('env') or os.environ, **thread_env(self.threads))
+        if self.local_runs: kw['env'] = dict(kw.get('env') or os.environ, FGR_EXECUTOR='local')
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 def execute_notebook(nb:Path, dest:Path, params:dict, out_dir:Path, log:Path):
@@ -87,7 +89,8 @@ def execute_notebook(nb:Path, dest:Path, params:dict, out_dir:Path, log:Path):
     from traitlets.config import Config
     declared = pm.inspect_notebook(str(nb))                          # pass only the parameters the notebook declares
     given = {k: v for k, v in dict(params, out_dir=str(out_dir)).items() if k in declared}
-    config = Config({'FgrKernelManager': dict(stderr_log=str(log), threads=params.get('threads'))})
+    local = nb.stem in os.environ.get('FGR_LOCAL_NOTEBOOKS', '').split(',')   # the profile's exceptions to Ray
+    config = Config({'FgrKernelManager': dict(stderr_log=str(log), threads=params.get('threads'), local_runs=local)})
     pm.execute_notebook(str(nb), str(dest), parameters=given, kernel_name='python3', cwd=str(nb.parent),
                         progress_bar=False,
                         report_mode=False, log_output=False, kernel_manager_class=FgrKernelManager, config=config)
@@ -320,8 +323,10 @@ def profile_executor_env(params:dict) -> tuple:
         why = params.get('executor_why')
         return {}, (f"this profile runs its trainings as Ray tasks where Ray is installed ({why}); "
                     "it is not: they run one after another (pip install -e \".[ray]\" to use it)")
-    why = params.get('executor_why')
-    return executor_env(''), f"runs as Ray tasks on this machine ({why}); FGR_EXECUTOR=local not to"
+    why, local = params.get('executor_why'), params.get('executor_local_for') or []
+    env = dict(executor_env(''), FGR_LOCAL_NOTEBOOKS=','.join(local))
+    but = f" except in {', '.join(local)}, whose runs go one after another" if local else ''
+    return env, f"runs as Ray tasks on this machine{but} ({why}); FGR_EXECUTOR=local not to"
 
 def _on_stop(signum, frame):
     _STOP['signal'] = signum

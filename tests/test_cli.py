@@ -75,6 +75,10 @@ def test_the_profile_chooses_its_executor_unless_the_user_did(monkeypatch):
     assert profile_executor_env(load_profile('smoke')) == ({}, '')
     cpu = load_profile('cpu'); assert cpu['executor'] == 'ray'
     real = importlib.util.find_spec
+    if real('ray'):                                              # with Ray: Ray, except the notebooks it names
+        env, note = profile_executor_env(cpu)
+        assert env['FGR_EXECUTOR'] == 'ray' and env['FGR_LOCAL_NOTEBOOKS'] == ','.join(cpu['executor_local_for'])
+        assert f"except in {', '.join(cpu['executor_local_for'])}" in note
     monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'ray' else real(name, *a))
     env, note = profile_executor_env(cpu)
     assert env == {} and 'pip install -e ".[ray]"' in note and 'one after another' in note
