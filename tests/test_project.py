@@ -59,3 +59,10 @@ def test_exported_lines_fit_in_120_characters():
             if c['cell_type'] != 'code' or not src.startswith('#| export'): continue
             long += [f'{nb.name}: {len(s)} chars: {s[:60]}…' for s in src.split('\n') if len(s) > MAX_LINE]
     assert not long, f'{len(long)} exported lines over {MAX_LINE} characters:\n' + '\n'.join(long[:20])
+
+def test_generated_modules_fit_in_120_characters():
+    "Every line nbdev writes into fgr/ fits too (module docstrings from the `>` summaries), but its own `__all__`."
+    long = [f'{p.name}:{i}: {len(s)} chars' for p in sorted((ROOT/'fgr').glob('*.py')) if p.name != '_modidx.py'
+            for i, s in enumerate(p.read_text().split('\n'), 1)
+            if len(s) > MAX_LINE and not s.startswith('__all__ = ')]   # nbdev wraps __all__ at 160 (pformat)
+    assert not long, f'{len(long)} lines of fgr/ over {MAX_LINE} characters:\n' + '\n'.join(long[:20])

@@ -16,6 +16,8 @@ def test_fgr_reproduce_smoke(smoke_publication, tmp_path):
     for n, v in m['notebooks'].items():                     # each entry: its commit, its runs, the files it wrote
         assert v['git_commit'] and isinstance(v['git_dirty'], bool) and v['runs'] in ('store', 'trained'), v
         assert f'notebooks/{n}.ipynb' in v['writes'], v
+    assert m['notebooks']['04_train']['parameters']['epochs'] == m['config']['epochs']   # what each notebook was given
+    assert 'out_dir' not in m['notebooks']['04_train']['parameters']
     assert isinstance(m['run_store_empty_at_start'], bool) and m['wall_s_this_run'] > 0
     if m['run_store_empty_at_start']: assert m['notebooks']['04_train']['runs'] == 'trained'
     assert m['config']['threads'] == 1
