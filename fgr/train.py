@@ -313,11 +313,8 @@ def plot_figure1(runs:dict, probe, robust:dict=None):
             for dx, v in ((-0.2, robust[n][0]), (0.2, robust[n][1])):
                 ax[1, 1].text(i + dx, v + 1, f'{v:.1f}', ha='center', fontsize=8)
         ax[1, 1].set_xticks(list(xs), names); ax[1, 1].legend(fontsize=8)
-    else:
-        ax[1, 1].text(0.5, 0.5, 'PGD accuracy: not computed yet\n(run 05_attacks)', ha='center', va='center',
-                      transform=ax[1, 1].transAxes)
-        ax[1, 1].set_xticks([])
-    ax[1, 1].set_ylim(0, 105)                                          # accuracies in %, with or without bars
+    else: ax[1, 1].set_visible(False)                                  # no placeholder: 05_attacks draws it whole
+    ax[1, 1].set_ylim(0, 105)                                          # accuracies in %
     titles = [('cross-entropy (train: training batches; test: test set)', 'epoch', 'cross-entropy'),
               ('accuracy', 'epoch', 'accuracy (%)'),
               ('FGR penalty (training batches)', 'epoch', 'mean high-pass energy'),
