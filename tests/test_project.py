@@ -66,3 +66,16 @@ def test_generated_modules_fit_in_120_characters():
             for i, s in enumerate(p.read_text().split('\n'), 1)
             if len(s) > MAX_LINE and not s.startswith('__all__ = ')]   # nbdev wraps __all__ at 160 (pformat)
     assert not long, f'{len(long)} lines of fgr/ over {MAX_LINE} characters:\n' + '\n'.join(long[:20])
+
+MAX_TRACKED_MIB = 5.6     # DEVELOPERS.md: what a GPU call can carry beside the data and the wheels
+
+def test_tracked_files_fit_in_a_gpu_call():
+    "The files git tracks (code, notebooks, published results) stay under 5.6 MiB in all."
+    import subprocess, pytest
+    r = subprocess.run(['git', 'ls-files', '-z'], cwd=ROOT, capture_output=True)
+    if r.returncode != 0: pytest.skip('not a git checkout')
+    files = [ROOT/f for f in r.stdout.decode().split('\0') if f and (ROOT/f).is_file()]
+    total = sum(f.stat().st_size for f in files) / 2**20
+    big = sorted(files, key=lambda f: -f.stat().st_size)[:5]
+    assert total < MAX_TRACKED_MIB, (f'tracked files take {total:.2f} MiB, over {MAX_TRACKED_MIB}; the largest: '
+                                     + ', '.join(f'{f.relative_to(ROOT)} ({f.stat().st_size / 2**20:.2f})' for f in big))
