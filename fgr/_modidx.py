@@ -265,7 +265,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'fgr.reproduce.index_markdown': ('reproduce.html#index_markdown', 'fgr/reproduce.py'),
                                'fgr.reproduce.ledger_provenance': ('reproduce.html#ledger_provenance', 'fgr/reproduce.py'),
                                'fgr.reproduce.main': ('reproduce.html#main', 'fgr/reproduce.py'),
-                               'fgr.reproduce.notebook_parameters': ('reproduce.html#notebook_parameters', 'fgr/reproduce.py'),
+                               'fgr.reproduce.notebook_params': ('reproduce.html#notebook_params', 'fgr/reproduce.py'),
                                'fgr.reproduce.profile_executor_env': ('reproduce.html#profile_executor_env', 'fgr/reproduce.py'),
                                'fgr.reproduce.provenance_note': ('reproduce.html#provenance_note', 'fgr/reproduce.py'),
                                'fgr.reproduce.publication_line': ('reproduce.html#publication_line', 'fgr/reproduce.py'),

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['study_notebooks', 'select_notebooks', 'read_manifest', 'stage_folder', 'thread_env', 'FgrKernelManager',
-           'notebook_parameters', 'execute_notebook', 'NotebookFailed', 'run_notebook', 'Progress', 'file_states',
+           'notebook_params', 'execute_notebook', 'NotebookFailed', 'run_notebook', 'Progress', 'file_states',
            'changed', 'run_store_state', 'NotebookRecord', 'check_single_owner', 'start_manifest', 'finish_manifest',
            'publish', 'drop_shutdown_noise', 'reproduce', 'executor_env', 'profile_executor_env', 'main',
            'provenance_note', 'publication_line', 'ledger_provenance', 'displayed_markdown', 'index_markdown',
@@ -84,11 +84,12 @@ class FgrKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.stderr_log: kw['stderr'] = open(self.stderr_log, 'a')   # noqa: SIM115 (open for the kernel's life)
-        if self.threads: kw['env'] = dict(kw.get('env') or os.environ, **thread_env(self.threads))
-        if self.local_runs: kw['env'] = dict(kw.get('env') or os.environ, FGR_EXECUTOR='local')
+        extra = thread_env(self.threads) if self.threads else {}
+        if self.local_runs: extra['FGR_EXECUTOR'] = 'local'           # a notebook the profile keeps off Ray
+        if extra: kw['env'] = dict(kw.get('env') or os.environ, **extra)
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-def notebook_parameters(nb:Path, params:dict) -> dict:
+def notebook_params(nb:Path, params:dict) -> dict:
     "Returns the settings of profile `params` that notebook `nb` declares in its `parameters` cell (what it is given)."
     import papermill as pm
     declared = pm.inspect_notebook(str(nb))
@@ -98,7 +99,7 @@ def execute_notebook(nb:Path, dest:Path, params:dict, out_dir:Path, log:Path):
     "Returns `dest`: `nb` executed by papermill under profile `params` (results in `out_dir`, stderr in `log`)."
     import papermill as pm
     from traitlets.config import Config
-    given = notebook_parameters(nb, dict(params, out_dir=str(out_dir)))   # only the parameters the notebook declares
+    given = notebook_params(nb, dict(params, out_dir=str(out_dir)))   # only the parameters the notebook declares
     local = nb.stem in os.environ.get('FGR_LOCAL_NOTEBOOKS', '').split(',')   # the profile's exceptions to Ray
     config = Config({'FgrKernelManager': dict(stderr_log=str(log), threads=params.get('threads'), local_runs=local)})
     pm.execute_notebook(str(nb), str(dest), parameters=given, kernel_name='python3', cwd=str(nb.parent),
@@ -290,7 +291,7 @@ def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
             _PROGRESS.start(nb.stem); record = NotebookRecord(profile, stage)
             try: run_notebook(nb, stage, params, log, failed_dir)
             except (KeyboardInterrupt, _Terminated): _PROGRESS.stopped(stage/'notebooks'/nb.name); raise
-            manifest['notebooks'][nb.stem] = dict(record.entry(), parameters=notebook_parameters(nb, params))
+            manifest['notebooks'][nb.stem] = dict(record.entry(), parameters=notebook_params(nb, params))
             _PROGRESS.finish()
             check_single_owner(manifest['notebooks'])                # refuse as soon as a second notebook writes a file
             save_json(manifest, stage/'manifest.json')
@@ -329,11 +330,10 @@ def profile_executor_env(params:dict) -> tuple:
     "Returns (FGR_* variables, a note) for the profile's `executor` when neither --ray nor FGR_EXECUTOR chose."
     if params.get('executor', 'local') == 'local' or os.environ.get('FGR_EXECUTOR'): return {}, ''
     import importlib.util
+    why, local = params.get('executor_why'), params.get('executor_local_for') or []
     if importlib.util.find_spec('ray') is None:
-        why = params.get('executor_why')
         return {}, (f"this profile runs its trainings as Ray tasks where Ray is installed ({why}); "
                     "it is not: they run one after another (pip install -e \".[ray]\" to use it)")
-    why, local = params.get('executor_why'), params.get('executor_local_for') or []
     env = dict(executor_env(''), FGR_LOCAL_NOTEBOOKS=','.join(local))
     but = f" except in {', '.join(local)}, whose runs go one after another" if local else ''
     return env, f"runs as Ray tasks on this machine{but} ({why}); FGR_EXECUTOR=local not to"
