@@ -79,3 +79,22 @@ def test_tracked_files_fit_in_a_gpu_call():
     big = sorted(files, key=lambda f: -f.stat().st_size)[:5]
     assert total < MAX_TRACKED_MIB, (f'tracked files take {total:.2f} MiB, over {MAX_TRACKED_MIB}; the largest: '
                                      + ', '.join(f'{f.relative_to(ROOT)} ({f.stat().st_size / 2**20:.2f})' for f in big))
+
+def published_notebook_faults(nb_path) -> list:
+    "Returns the faults of one executed notebook: error outputs and placeholder panels ('not computed yet')."
+    cells = json.loads(nb_path.read_text())['cells']
+    outs = [o for c in cells for o in c.get('outputs', [])]
+    errors = [f"{nb_path.name}: error output {o.get('ename')}: {o.get('evalue', '')[:80]}"
+              for o in outs if o.get('output_type') == 'error']
+    placeholders = [f'{nb_path.name}: a placeholder output' for o in outs if 'not computed yet' in json.dumps(o)]
+    return errors + placeholders
+
+def test_published_notebooks_hold_no_error_or_placeholder(tmp_path):
+    "Every executed notebook under figures/<profile>/notebooks/ ran clean; the check itself can fail."
+    bad = tmp_path/'bad.ipynb'
+    bad.write_text(json.dumps(dict(cells=[dict(cell_type='code', source='', outputs=[
+        dict(output_type='error', ename='ValueError', evalue='x', traceback=[]),
+        dict(output_type='stream', name='stdout', text='PGD accuracy: not computed yet')])])))
+    assert len(published_notebook_faults(bad)) == 2
+    faults = [f for nb in sorted((ROOT/'figures').glob('*/notebooks/*.ipynb')) for f in published_notebook_faults(nb)]
+    assert not faults, 'published notebooks with faults (republish them):\n' + '\n'.join(faults)
