@@ -323,6 +323,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fgr.train.bench_main': ('train.html#bench_main', 'fgr/train.py'),
                            'fgr.train.benchmark_table': ('train.html#benchmark_table', 'fgr/train.py'),
                            'fgr.train.channels_last': ('train.html#channels_last', 'fgr/train.py'),
+                           'fgr.train.clean_accuracy': ('train.html#clean_accuracy', 'fgr/train.py'),
                            'fgr.train.evaluate': ('train.html#evaluate', 'fgr/train.py'),
                            'fgr.train.fast_conv': ('train.html#fast_conv', 'fgr/train.py'),
                            'fgr.train.fgsm_rs': ('train.html#fgsm_rs', 'fgr/train.py'),

@@ -17,10 +17,9 @@ from functools import partial
 import numpy as np
 import torch
 from .core import save_json, paper_claims
-from .data import DeviceLoader
 from .penalty import high_pass_mask
 from .stats import equivalence
-from .train import make_config, evaluate, METHODS, step_benchmark, mode_label
+from .train import make_config, clean_accuracy, METHODS, step_benchmark, mode_label
 from .runs import run_all
 from .attacks import robust_accuracy, pgd_linf, pgd_l2, wilson_interval, autoattack_accuracy
 
@@ -87,11 +86,11 @@ def _cached(path, compute):
 
 def evaluate_point(run, data, n_test=None, n_attack:int=1000, pgd_steps:int=10, seed:int=0, progress:bool=True) -> dict:
     "Returns a run's clean, PGD-ℓ∞ (8/255) and PGD-ℓ2 (0.5) accuracy (%) with 95% intervals; cached by the run."
-    xt, yt = data.test_x[:n_test], data.test_y[:n_test]
+    yt = data.test_y[:n_test]
     key = hashlib.sha1(json.dumps([len(yt), n_attack, pgd_steps, seed, data.source]).encode()).hexdigest()[:8]
     def compute():
-        model = run.model.eval(); dev = next(model.parameters()).device
-        clean = evaluate(model, DeviceLoader(xt, yt, 500, device=dev))['acc']
+        model = run.model.eval()
+        clean = clean_accuracy(model, data, n_test)
         x, y, r = data.test_x[:n_attack], data.test_y[:n_attack], {}
         for name, atk in (('pgd', partial(pgd_linf, eps=8 / 255, alpha=2 / 255, steps=pgd_steps)),
                           ('pgd_l2', partial(pgd_l2, eps=0.5, alpha=0.5 / 4, steps=pgd_steps))):

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
-           'pgd_at', 'fgsm_rs', 'evaluate', 'gradient_energy', 'run_name', 'Run', 'channels_last', 'fast_conv', 'train',
-           'recipe', 'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
+           'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run', 'channels_last',
+           'fast_conv', 'train', 'recipe', 'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark',
+           'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers
@@ -143,6 +144,11 @@ def evaluate(model, loader, amp_ctx=_null) -> dict:
         loss += F.cross_entropy(logits, y, reduction='sum').item(); correct += (logits.argmax(1) == y).sum().item()
         n += len(y)
     return dict(loss=loss / n, acc=100 * correct / n)
+
+def clean_accuracy(model, data, n:int=None) -> float:
+    "Returns the accuracy (%) of `model` in eval mode on the first `n` test images of `data` (None: all of them)."
+    dev = next(model.parameters()).device
+    return evaluate(model, DeviceLoader(data.test_x[:n], data.test_y[:n], 500, device=dev))['acc']
 
 def gradient_energy(model, x, y, cutoff:float) -> dict:
     "Returns {'high', 'low'}: the mean high- and low-frequency input-gradient energy of `model` (eval mode) on (x, y)."
