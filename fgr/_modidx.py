@@ -3,6 +3,7 @@
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': 'https://github.com/fgr-repro/fgr', 'lib_path': 'fgr'},
   'syms': { 'fgr.ablation': { 'fgr.ablation.ablation_configs': ('ablation.html#ablation_configs', 'fgr/ablation.py'),
                               'fgr.ablation.mode_equivalence': ('ablation.html#mode_equivalence', 'fgr/ablation.py'),
+                              'fgr.ablation.mode_references': ('ablation.html#mode_references', 'fgr/ablation.py'),
                               'fgr.ablation.publish_gpu_table2': ('ablation.html#publish_gpu_table2', 'fgr/ablation.py'),
                               'fgr.ablation.table2_markdown': ('ablation.html#table2_markdown', 'fgr/ablation.py')},
             'fgr.attacks': { 'fgr.attacks.BatchStatsModel': ('attacks.html#batchstatsmodel', 'fgr/attacks.py'),
@@ -336,5 +337,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fgr.train.recipe': ('train.html#recipe', 'fgr/train.py'),
                            'fgr.train.run_name': ('train.html#run_name', 'fgr/train.py'),
                            'fgr.train.step_benchmark': ('train.html#step_benchmark', 'fgr/train.py'),
+                           'fgr.train.step_precision': ('train.html#step_precision', 'fgr/train.py'),
                            'fgr.train.train': ('train.html#train', 'fgr/train.py'),
                            'fgr.train.training_method': ('train.html#training_method', 'fgr/train.py')}}}

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
            'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run', 'channels_last',
-           'fast_conv', 'train', 'recipe', 'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark',
-           'benchmark_table', 'bench_main']
+           'fast_conv', 'step_precision', 'train', 'recipe', 'main_configs', 'mode_label', 'plot_figure1',
+           'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers
@@ -206,6 +206,13 @@ def fast_conv(device) -> bool:
     # Off by default until scripts/gpu_check.py has shown it equal and faster on a GPU; an execution setting like
     # channels_last, not a config key, so that it never renames a run in the store.
     return str(device).startswith('cuda') and os.environ.get('FGR_FAST_CONV') == '1'
+
+def step_precision(cfg:dict, device) -> str:
+    "Returns the precision `train` computes `cfg`'s gradient in on `device`: 'fp32', 'bf16' or 'bf16, penalty in fp32'."
+    if not (cfg['amp'] and str(device).startswith('cuda')): return 'fp32'   # autocast acts on CUDA only
+    if not METHODS[cfg['method']].penalized or cfg['penalty_mode'] == 'double_backprop': return 'bf16'
+    # the finite difference and forward-over-reverse run in fp32 under autocast (02_penalty, deviation (d))
+    return 'fp32' if cfg['penalty_fraction'] == 1 and cfg['penalty_every'] == 1 else 'bf16, penalty in fp32'
 
 def train(config:dict, data=None, profile:str=None, device=None, progress:bool=True, callback=None) -> Run:
     """Returns the `Run` of `config` (see `make_config`): trained, resumed, or loaded from the run store of `profile`.
