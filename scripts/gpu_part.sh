@@ -1,38 +1,77 @@
 #!/usr/bin/env bash
-# One part of the `paper` profile on a fresh, offline GPU machine (see ../shared/gpu/README.md), results under OUT.
+# One lease's work of the `paper` profile on a fresh, offline GPU machine (../shared/gpu/README.md); results under OUT.
 #   scripts/gpu_part.sh PART OUT [--profile paper|smoke]
-# PART: table1 (04_train 05_attacks 07_corruptions: the corruptions evaluate the main models, whose checkpoints do not
-#       travel between leases), ablation (06_ablation), frontier (08_frontier), claims (09_claims), check (gpu_check.py only).
-# Stage first on the CPU machine: ../shared/gpu/stage, then carry [".gpu/data", ".gpu/wheels"] with the call.
-# OUT gets: figures/<profile>/ (tables, figures, executed notebooks, manifest), runs.zip (histories and evaluations of the
-# runs, no checkpoints), wall.txt. Publish locally with: fgr-reproduce's published results under OUT/figures/<profile>.
-set -euo pipefail
+# PART: lease (check, then table1 in the time left: the one call of a 15-minute lease), check (scripts/gpu_check.py:
+#   fast convolution equal to PyTorch's, the steps timed against their FLOP floor, CUDA-graph capture), table1 (04_train
+#   05_attacks 07_corruptions: the corruptions evaluate the main models, whose checkpoints do not travel between
+#   leases), ablation (06_ablation), frontier (08_frontier).
+# Stage first, on the CPU machine: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] and timeout_s 600:
+#   scripts/gpu_part.sh lease $OUT
+# Time: FGR_LEASE_S seconds in all (default 540, a 600-s call less the packing), the check at most FGR_CHECK_S (240).
+# Each notebook runs as its own `fgr-reproduce --only NB`, published into a copy of figures/<profile> on success, so a
+# notebook that the budget stops (SIGINT) loses only itself; the ones that finished come back.
+# OUT gets 5 files (a call brings back 8 at most, two folders down): figures.zip (figures/<profile> after this part),
+# runs.zip (config and history of every run: no checkpoints), gpu_check.json, wall.txt, log.txt.
+# Publish here: python scripts/publish_gpu_part.py FILES_AT (replaces figures/<profile>, writes gpu_speed.json).
+set -uo pipefail
 part=${1:?usage: scripts/gpu_part.sh PART OUT [--profile NAME]}; out=${2:?usage: scripts/gpu_part.sh PART OUT}
 profile=paper; if [ "${3:-}" = "--profile" ]; then profile=${4:?--profile needs a name}; fi
 case "$part" in
-  table1) nbs="04_train 05_attacks 07_corruptions" ;;
-  ablation) nbs="06_ablation" ;;
-  frontier) nbs="08_frontier" ;;
-  claims) nbs="09_claims" ;;
-  check) nbs="" ;;
-  *) echo "unknown part '$part': choose table1, ablation, frontier, claims or check" >&2; exit 2 ;;
+  lease) nbs="04_train 05_attacks 07_corruptions"; check=1 ;;
+  table1) nbs="04_train 05_attacks 07_corruptions"; check=0 ;;
+  ablation) nbs="06_ablation"; check=0 ;;
+  frontier) nbs="08_frontier"; check=0 ;;
+  check) nbs=""; check=1 ;;
+  *) echo "unknown part '$part': choose lease, check, table1, ablation or frontier" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."
-mkdir -p "$out"
-if [ -d .gpu/wheels ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
+root=$PWD; start=$(date +%s); deadline=$(( start + ${FGR_LEASE_S:-540} ))
+mkdir -p "$out"; out=$(cd "$out" && pwd); exec > >(tee -a "$out/log.txt") 2>&1
+left() { echo $(( deadline - $(date +%s) )); }
+note() { echo "$*" | tee -a "$out/wall.txt"; }
+export PYTHONPATH=$root/.gpu/site:$root${PYTHONPATH:+:$PYTHONPATH}   # pyautoattack (gpu_stage.sh), then fgr
+if [ -d .gpu/wheels ] && ! python3 -c "import papermill, ipykernel, fastcore, torchattacks" 2>/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl \
+    || { note "wheels: install failed"; exit 1; }
+  export PYTHONPATH=/tmp/site:$PYTHONPATH
 fi
-export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=/tmp/fgr-runs FGR_CACHE=/tmp/fgr-cache
-[ -f .gpu/data/cifar10-jpeg.npz ] && export FGR_DATA=$PWD/.gpu/data/cifar10-jpeg.npz
-start=$(date +%s)
-if [ "$part" = check ]; then
-  python3 scripts/gpu_check.py "$out/gpu_speed.json"
-else
-  # shellcheck disable=SC2086
-  python3 -c "import sys; from fgr.reproduce import main; sys.exit(main(sys.argv[1:]))" \
-    --profile "$profile" --only $nbs --out "$out/figures/$profile" --no-progress
+export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=${FGR_RUNS:-/tmp/fgr-runs} FGR_CACHE=${FGR_CACHE:-/tmp/fgr-cache}
+[ -f .gpu/data/cifar10-jpeg.npz ] && export FGR_DATA=$root/.gpu/data/cifar10-jpeg.npz
+# the commit this tree was staged at (the device gets no .git): manifests record it
+[ -f .gpu/commit ] && export FGR_COMMIT=$(cat .gpu/commit)
+note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left) $(date -u +%FT%TZ)"
+if [ "$check" = 1 ]; then
+  t=$(( $(left) < ${FGR_CHECK_S:-240} ? $(left) : ${FGR_CHECK_S:-240} )); s=$(date +%s)
+  timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_check.py "$out/gpu_check.json"
+  note "check: rc=$? wall_s=$(( $(date +%s) - s ))"
+  # the fast convolution trains the part only where the check found it equal to PyTorch's and faster
+  if python3 -c "import json, sys; r = json.load(open(sys.argv[1])); \
+sys.exit(0 if r.get('equality_ok') and (r.get('fast_speedup') or 0) > 1.05 else 1)" "$out/gpu_check.json" 2>/dev/null
+  then export FGR_FAST_CONV=1; fi
+  note "fast_conv=${FGR_FAST_CONV:-0}"
 fi
-echo "part=$part profile=$profile wall_s=$(( $(date +%s) - start ))" | tee "$out/wall.txt"
-# the runs' histories and evaluations (JSON), never the checkpoints: a later lease can build tables from them
-(cd "$FGR_RUNS" 2>/dev/null && find . -name '*.json' -print | zip -q -@ "$out/runs.zip") || true
+fig=$out/figures/$profile; mkdir -p "$out/figures"
+[ -d "figures/$profile" ] && cp -r "figures/$profile" "$fig"    # the published folder, this part's notebooks added
+for nb in $nbs; do
+  t=$(left)
+  if [ "$t" -lt 60 ]; then note "$nb: not started, $t s left"; continue; fi
+  s=$(date +%s)
+  timeout --signal=INT --kill-after=30 "$t" python3 -c "import sys; from fgr.reproduce import main; sys.exit(main(sys.argv[1:]))" \
+    --profile "$profile" --only "$nb" --out "$fig" --no-progress
+  note "$nb: rc=$? wall_s=$(( $(date +%s) - s ))"
+done
+note "part=$part wall_s=$(( $(date +%s) - start ))"
+# pack: two zips, so that the call's 8-file, two-folder limit never drops a result
+python3 - "$out" "$FGR_RUNS" <<'PY'
+import sys, zipfile
+from pathlib import Path
+out, runs = Path(sys.argv[1]), Path(sys.argv[2])
+def pack(folder, dest, keep=lambda p: True):
+    with zipfile.ZipFile(dest, 'w', zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(folder.rglob('*')) if folder.is_dir() else []:
+            if p.is_file() and keep(p): z.write(p, p.relative_to(folder))
+pack(out/'figures', out/'figures.zip')
+pack(runs, out/'runs.zip', lambda p: p.suffix in ('.json', '.log'))   # histories, configs, kernel logs: no checkpoint
+PY
+rm -rf "$out/figures"
+ls -la "$out"

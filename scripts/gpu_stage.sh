@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Stage what a GPU call needs beside the tracked tree, under .gpu/ (git-ignored): the shared wheels and CIFAR-10 archive
+# (../shared/gpu/stage), pyautoattack's package without its 43 MB of examples (05_attacks runs AutoAttack; the whole
+# wheel would not fit in a call beside the data), and the commit the tree is at. Then ONE device call, carry [".gpu"]:
+#   scripts/gpu_part.sh lease $OUT
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${FGR_SHARED_GPU:-../shared/gpu}
+"$shared/stage"
+rm -rf .gpu/site; mkdir -p .gpu/site
+python3 - <<'PY'
+import shutil, importlib.util
+from pathlib import Path
+src = Path(importlib.util.find_spec('pyautoattack').origin).parent      # from this environment: no download
+shutil.copytree(src, Path('.gpu/site')/src.name, ignore=shutil.ignore_patterns('examples', '__pycache__'))
+PY
+dirty=$([ -n "$(git status --porcelain --untracked-files=no)" ] && echo ' dirty' || true)
+echo "$(git rev-parse HEAD)$dirty" > .gpu/commit
+[ -z "$dirty" ] || echo "gpu_stage: the tree has uncommitted changes: commit first, or the results say 'dirty'" >&2
+tracked=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
+extra=$(git ls-files -z --others --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+total=$(( $(du -sb .gpu | cut -f1) + tracked + ${extra:-0} ))
+echo "gpu_stage: .gpu $(du -sh .gpu | cut -f1), commit $(cat .gpu/commit); a call carries $(( total / 1048576 )) MiB of 64"
+[ "$total" -lt $(( 64 * 1048576 )) ] || { echo "gpu_stage: over the 64 MiB a call carries: track less" >&2; exit 1; }

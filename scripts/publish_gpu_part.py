@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Publish what one GPU call of `scripts/gpu_part.sh` brought back: figures/<profile> and its gpu_speed.json.
+
+    python scripts/publish_gpu_part.py FILES_AT [--root .]
+
+FILES_AT holds the call's files: figures.zip, runs.zip, gpu_check.json, wall.txt (log.txt is read by people).
+- figures.zip replaces figures/<profile> (one rename: the notebooks that finished there, with the manifest that
+  fgr-reproduce merged part by part; a notebook the budget stopped left it unchanged);
+- gpu_speed.json (in that folder) gathers the check (FLOPs, floors, step times, equality, CUDA graph), the epoch times of
+  every run that trained (from runs.zip's histories: also of a run the budget stopped), the part's wall times, and the
+  paper profile's training time projected from them (`projected_training_min`, its method and sources stated).
+Then rebuild the ledger here: fgr-reproduce --profile paper --only 09_claims.
+"""
+import argparse, io, json, os, shutil, statistics, sys, tempfile, zipfile
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import yaml
+
+CHECK_KEYS = ('device', 'torch', 'width', 'batch_size', 'plain_img_s', 'fgr_exact_x', 'fast_speedup', 'floor_ms',
+              'step_ms', 'achieved_tflops', 'flops', 'peak_bf16_tflops', 'equality_ok', 'timing')
+H100_BENCH = 'fgr-bench-h100-w1b128.json'   # step ratios of the classes a lease does not time (a committed record)
+
+
+def read_wall(text:str) -> dict:
+    "Returns {'part', 'profile', 'commit', 'notebooks': {nb: {rc, wall_s}}, 'check', 'wall_s', 'lines'} of wall.txt."
+    out = dict(notebooks={}, lines=text.splitlines())
+    for line in out['lines']:
+        head, _, rest = line.partition(': ')
+        kv = dict(w.split('=', 1) for w in (rest or line).split() if '=' in w)
+        if line.startswith('part=') and 'budget_s' in kv:
+            out.update(part=kv['part'], profile=kv['profile'], commit=kv['commit'])
+        elif line.startswith('part=') and 'wall_s' in kv: out['wall_s'] = int(kv['wall_s'])
+        elif head == 'check': out['check'] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
+        elif head[:2].isdigit() and 'rc' in kv: out['notebooks'][head] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
+        elif head[:2].isdigit(): out['notebooks'][head] = dict(rc=None, wall_s=0, note=rest)
+    return out
+
+
+def run_histories(runs_zip) -> dict:
+    "Returns {run folder: {'config', 'epochs'}} of every run in runs.zip that has a history."
+    runs = {}
+    with zipfile.ZipFile(runs_zip) as z:
+        for name in z.namelist():
+            p = Path(name)
+            if p.name == 'history.json':
+                cfg = p.parent/'config.json'
+                runs[p.parent.name] = dict(config=json.loads(z.read(str(cfg))) if str(cfg) in z.namelist() else {},
+                                           epochs=json.loads(z.read(name)).get('epochs', []))
+    return runs
+
+
+def epoch_seconds(runs:dict) -> dict:
+    "Returns {run: {method, epochs, median_epoch_s, epoch_s}}: the wall time of each trained epoch (test pass included)."
+    return {name: dict(method=r['config'].get('method'), penalty_mode=r['config'].get('penalty_mode'),
+                       amp=r['config'].get('amp'), epochs=len(r['epochs']),
+                       median_epoch_s=statistics.median(e['wall_s'] for e in r['epochs']),
+                       epoch_s=[round(e['wall_s'], 2) for e in r['epochs']])
+            for name, r in runs.items() if r['epochs']}
+
+
+def step_ratio(cfg:dict, fgr_x:float, bench:dict) -> tuple:
+    "Returns (a training config's epoch time over a plain epoch's, its source): measured here, else the H100 record."
+    from fgr.train import METHODS
+    m = cfg['method']
+    if m == 'baseline': return 1.0, 'plain'
+    if METHODS[m].penalized:
+        if cfg['penalty_mode'] == 'double_backprop' and cfg['penalty_fraction'] == 1 and cfg['penalty_every'] == 1:
+            return fgr_x, 'exact FGR epoch / baseline epoch, this lease'
+        key = 'fgr finite-diff' if cfg['penalty_mode'] == 'finite_difference' else 'fgr exact'
+    else: key = 'pgd7_at' if m == 'pgd_at' else m
+    return bench['ratio'][key], f'{H100_BENCH} step ratio {key!r}'
+
+
+def paper_trainings(params:dict) -> list:
+    "Returns the training configs of the `paper` profile: main, ablation, mode check, frontier (its seeds assumed)."
+    from fgr.train import main_configs, make_config
+    from fgr.ablation import ablation_configs
+    from fgr.frontier import frontier_configs, curve_of
+    p = params
+    cfgs = list(main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
+                             p['n_train'], p['n_test'], p['seed'], p['fgr_mode']).values())
+    abl = ablation_configs(p['ablation'], p['width'], p['ablation_epochs'], p['batch_size'], p['lr'], p['weight_decay'],
+                           p['ablation_n_train'], p['n_test'], p['seed'], p['fgr_mode'])
+    cfgs += list(abl.values())
+    exact = dict(penalty_mode='double_backprop', penalty_every=1, penalty_fraction=1.0)
+    cfgs += [make_config(**{**abl['standard'], **exact, **kw, 'seed': s}) for kw in p['mode_check'].values()
+             for s in p['mode_seeds']]
+    grid = {float(c): lams for c, lams in p['frontier_cutoffs']['grid'].items()}
+    fr = frontier_configs(p['frontier_grid'], p['frontier_adversarial'], p['width'], p['frontier_epochs'],
+                          p['batch_size'], p['lr'], p['weight_decay'], p['cutoff'], p['frontier_n_train'],
+                          p['frontier_n_test'], p['seed'], p['fgr_mode'], grid)
+    cfgs += list(fr.values())
+    curves = {}                                     # one point per curve gets the extra seeds (which one: after training)
+    for name, c in fr.items(): curves.setdefault(curve_of(name, c), c)
+    for curve, c in curves.items():
+        seeds = p['frontier_cutoffs']['seeds'] if curve.startswith('fgr c=') else p['frontier_seeds']
+        cfgs += [make_config(**{**c, 'seed': s}) for s in seeds]
+    unique = {json.dumps(c, sort_keys=True): c for c in cfgs}   # a run found in the store trains once
+    return list(unique.values())
+
+
+def projection(params:dict, baseline_epoch_s:float, fgr_epoch_s:float, bench:dict) -> dict:
+    "Returns the paper profile's training minutes on one GPU from this lease's epochs (evaluations not included)."
+    rows, total, cfgs = {}, 0.0, paper_trainings(params)
+    for c in cfgs:
+        r, src = step_ratio(c, fgr_epoch_s / baseline_epoch_s, bench)
+        s = c['epochs'] * baseline_epoch_s * r * (c['n_train'] or 50_000) / 50_000
+        key = f"{c['method']} ({src})"
+        rows[key] = rows.get(key, 0) + s; total += s
+    return dict(projected_training_min=round(total / 60, 1), by_class_min={k: round(v / 60, 1) for k, v in rows.items()},
+                method='sum over every training of the profile of epochs x baseline epoch s x step ratio x n_train/50,000;'
+                       ' the frontier seeds one point per curve; fp32 runs (amp off) counted at the bf16 rate; evaluations'
+                       ' (attacks, corruptions) not included',
+                n_trainings=len(cfgs))
+
+
+def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
+    "Returns gpu_speed.json's record of one call: the check, the epochs, the part's walls and the projection."
+    check = json.loads((files/'gpu_check.json').read_text()) if (files/'gpu_check.json').exists() else {}
+    runs = epoch_seconds(run_histories(files/'runs.zip')) if (files/'runs.zip').exists() else {}
+    rec = {k: check.get(k) for k in CHECK_KEYS}
+    rec.update(commit=wall.get('commit'), part=wall.get('part'), call_wall_s=wall.get('wall_s'),
+               notebooks=wall['notebooks'], check_wall=wall.get('check'),
+               cuda_graph=check.get('cuda_graph'), epoch_s=runs, lease_log=wall['lines'])
+    t1 = [wall['notebooks'].get(nb, {}) for nb in ('04_train', '05_attacks', '07_corruptions')]
+    rec['table1_wall_s'] = sum(n['wall_s'] for n in t1) if all(n.get('rc') == 0 for n in t1) else None
+    main = {r['method']: r['median_epoch_s'] for r in runs.values()
+            if r['epochs'] and r['penalty_mode'] == 'double_backprop' and r['method'] in ('baseline', 'fgr')}
+    bench = figures/H100_BENCH
+    if {'baseline', 'fgr'} <= set(main) and bench.exists():
+        params = yaml.safe_load((Path(__file__).resolve().parents[1]/'profiles'/'paper.yaml').read_text())
+        ratios = json.loads(bench.read_text())['results'][0]
+        rec.update(projection(params, main['baseline'], main['fgr'], ratios))
+        rec['paper_profile_projected_min'] = rec['projected_training_min']
+    else: rec['paper_profile_projected_min'] = None   # no epoch of both main methods came back
+    return rec
+
+
+def publish_part(files, root) -> Path:
+    "Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder."
+    from fgr.core import save_json
+    files, root = Path(files), Path(root)
+    wall = read_wall((files/'wall.txt').read_text())
+    profile = wall.get('profile')
+    if not profile: raise SystemExit(f'{files}/wall.txt names no profile: is FILES_AT what gpu_part.sh wrote?')
+    out = root/'figures'/profile
+    stage = Path(tempfile.mkdtemp(prefix=f'.tmp-gpu-{profile}-', dir=out.parent))
+    with zipfile.ZipFile(files/'figures.zip') as z: z.extractall(stage)
+    if not (stage/profile/'manifest.json').exists():
+        shutil.rmtree(stage)
+        raise SystemExit(f'figures.zip holds no {profile}/manifest.json: nothing to publish (see {files}/log.txt)')
+    save_json(gpu_speed(files, wall, stage/profile), stage/profile/'gpu_speed.json')
+    old = out.parent/f'{stage.name}-old'
+    if out.exists(): os.replace(out, old)
+    os.replace(stage/profile, out); shutil.rmtree(stage); shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('files', help="the folder of the call's files (the run tool's files_at)")
+    ap.add_argument('--root', default=str(Path(__file__).resolve().parents[1]), help='the repository (default: this)')
+    a = ap.parse_args(argv)
+    out = publish_part(a.files, a.root)
+    speed = json.loads((out/'gpu_speed.json').read_text())
+    print(f"published {out}: notebooks {speed['notebooks']}; projected paper profile (training) "
+          f"{speed['paper_profile_projected_min']} min. Next: fgr-reproduce --profile {out.name} --only 09_claims")
+    return 0
+
+
+if __name__ == '__main__': sys.exit(main())

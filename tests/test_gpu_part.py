@@ -1,0 +1,55 @@
+"The GPU lease's script on the CPU under smoke: a part runs, stops at its budget, comes back packed, and publishes."
+import json, os, subprocess, sys, zipfile
+import pytest, yaml
+from conftest import ROOT
+sys.path.insert(0, str(ROOT/'scripts'))
+import publish_gpu_part as pub
+
+def gpu_part(part, out, **env):
+    return subprocess.run(['bash', str(ROOT/'scripts'/'gpu_part.sh'), part, str(out), '--profile', 'smoke'], cwd=ROOT,
+                          env=dict(os.environ, MPLBACKEND='Agg', **env), capture_output=True, text=True, timeout=900)
+
+def test_table1_part_comes_back_in_two_zips_and_publishes(tmp_path):
+    r = gpu_part('table1', tmp_path/'out')
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    files = sorted(p.name for p in (tmp_path/'out').iterdir())
+    assert files == ['figures.zip', 'log.txt', 'runs.zip', 'wall.txt'], files   # flat: a call returns ≤ 8, 2 levels down
+    wall = pub.read_wall((tmp_path/'out'/'wall.txt').read_text())
+    assert {nb: v['rc'] for nb, v in wall['notebooks'].items()} == dict.fromkeys(('04_train', '05_attacks',
+                                                                                 '07_corruptions'), 0), wall
+    with zipfile.ZipFile(tmp_path/'out'/'runs.zip') as z: assert not [n for n in z.namelist() if n.endswith('.pt')]
+    (tmp_path/'repo'/'figures').mkdir(parents=True)
+    out = pub.publish_part(tmp_path/'out', tmp_path/'repo')
+    manifest = json.loads((out/'manifest.json').read_text())
+    assert {'04_train', '05_attacks', '07_corruptions'} <= set(manifest['notebooks'])
+    assert (out/'table1.json').exists() and (out/'notebooks'/'05_attacks.ipynb').exists()
+    speed = json.loads((out/'gpu_speed.json').read_text())
+    assert speed['table1_wall_s'] == sum(v['wall_s'] for v in wall['notebooks'].values())
+    assert {r['method'] for r in speed['epoch_s'].values()} == {'baseline', 'fgr'}
+    assert speed['paper_profile_projected_min'] is None   # smoke has no H100 record to project other classes from
+
+def test_lease_stops_at_its_budget_and_says_so(tmp_path):
+    r = gpu_part('lease', tmp_path/'out', FGR_LEASE_S='70', FGR_CHECK_S='30')   # the check leaves < 60 s: no notebook
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    wall = (tmp_path/'out'/'wall.txt').read_text()
+    assert 'check: rc=0' in wall and '04_train: not started' in wall and '07_corruptions: not started' in wall, wall
+    check = json.loads((tmp_path/'out'/'gpu_check.json').read_text())
+    assert check['cuda'] is False and 'equality' in check
+    (tmp_path/'repo'/'figures'/'smoke').mkdir(parents=True)
+    before = sorted((tmp_path/'repo'/'figures'/'smoke').iterdir())
+    if not (ROOT/'figures'/'smoke'/'manifest.json').exists():   # nothing finished: nothing replaces the published folder
+        with pytest.raises(SystemExit, match='nothing to publish'): pub.publish_part(tmp_path/'out', tmp_path/'repo')
+        assert sorted((tmp_path/'repo'/'figures'/'smoke').iterdir()) == before
+
+def test_unknown_part_is_a_usage_error(tmp_path):
+    r = gpu_part('tabel1', tmp_path/'out')
+    assert r.returncode == 2 and "unknown part 'tabel1'" in r.stderr
+
+def test_projection_counts_every_training_of_the_paper_profile():
+    params = yaml.safe_load((ROOT/'profiles'/'paper.yaml').read_text())
+    bench = json.loads((ROOT/'figures'/'paper'/pub.H100_BENCH).read_text())['results'][0]
+    p1, p2 = pub.projection(params, 4.6, 17.7, bench), pub.projection(params, 9.2, 35.4, bench)
+    assert p1['n_trainings'] > 50 and abs(sum(p1['by_class_min'].values()) - p1['projected_training_min']) < 1
+    assert abs(p2['projected_training_min'] - 2 * p1['projected_training_min']) < 0.2   # linear in the epoch times
+    main = 50 * (4.6 + 17.7) / 60                                                         # the two 50-epoch runs alone
+    assert p1['projected_training_min'] > main
