@@ -86,12 +86,18 @@ def _git(*args) -> str:
     r = subprocess.run(['git', *args], cwd=project_root(), capture_output=True, text=True)
     return r.stdout.strip() if r.returncode == 0 else ''
 
+def _staged_commit() -> tuple:
+    "Returns (commit, dirty) from $FGR_COMMIT ('SHA' or 'SHA dirty', written by scripts/gpu_stage.sh), else unknown."
+    words = os.environ.get('FGR_COMMIT', '').split()
+    return (words[0], words[1:] == ['dirty']) if words else ('unknown', False)
+
 def project_commit() -> tuple:
-    "Returns (commit, dirty) of the project's git repository; ('unknown', False) when the root is not its top level."
+    """Returns (commit, dirty) of the project's git repository; where the root is not its top level (a copy without
+    .git, as on a GPU machine), the staged commit of $FGR_COMMIT, else ('unknown', False)."""
     try:
         top = _git('rev-parse', '--show-toplevel')
-        # not the top level: a copy inside another repository
-        if not top or Path(top).resolve() != project_root().resolve(): return 'unknown', False
+        # not the top level: a copy inside another repository, or without one
+        if not top or Path(top).resolve() != project_root().resolve(): return _staged_commit()
         commit = _git('rev-parse', '--verify', '-q', 'HEAD') or 'unknown'
         return commit, bool(_git('status', '--porcelain', '--untracked-files=no'))
     except OSError: return 'unknown', False
@@ -104,9 +110,10 @@ def environment_info() -> dict:
     if cuda: device = torch.cuda.get_device_name(0)
     else: device = (f'CPU ({platform.processor() or platform.machine()}, '
                     f'{os.cpu_count()} cores, {torch.get_num_threads()} threads)')
+    switches = {k: os.environ[k] for k in ('FGR_FAST_CONV', 'FGR_CUDNN_BENCHMARK') if k in os.environ}   # speed-ups
     return dict(device=device,
                 torch=torch.__version__, python=platform.python_version(), git_commit=commit, git_dirty=dirty,
-                time=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
+                time=time.strftime('%Y-%m-%dT%H:%M:%S%z'), **(dict(speed_switches=switches) if switches else {}))
 
 def default_device() -> str:
     "Returns `'cuda'` when a GPU is visible, else `'cpu'`."

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
            'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run', 'channels_last',
-           'fast_conv', 'step_precision', 'train', 'recipe', 'main_configs', 'mode_label', 'plot_figure1',
-           'step_benchmark', 'benchmark_table', 'bench_main']
+           'fast_conv', 'cudnn_benchmark', 'step_precision', 'train', 'recipe', 'main_configs', 'mode_label',
+           'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers
@@ -207,12 +207,23 @@ def fast_conv(device) -> bool:
     # channels_last, not a config key, so that it never renames a run in the store.
     return str(device).startswith('cuda') and os.environ.get('FGR_FAST_CONV') == '1'
 
+def cudnn_benchmark(device) -> bool:
+    "Returns whether `train` lets cuDNN time its algorithms (`cudnn.benchmark`): on CUDA unless FGR_CUDNN_BENCHMARK=0."
+    return str(device).startswith('cuda') and os.environ.get('FGR_CUDNN_BENCHMARK', '1') != '0'   # shapes are static
+
 def step_precision(cfg:dict, device) -> str:
     "Returns the precision `train` computes `cfg`'s gradient in on `device`: 'fp32', 'bf16' or 'bf16, penalty in fp32'."
     if not (cfg['amp'] and str(device).startswith('cuda')): return 'fp32'   # autocast acts on CUDA only
     if not METHODS[cfg['method']].penalized or cfg['penalty_mode'] == 'double_backprop': return 'bf16'
     # the finite difference and forward-over-reverse run in fp32 under autocast (02_penalty, deviation (d))
     return 'fp32' if cfg['penalty_fraction'] == 1 and cfg['penalty_every'] == 1 else 'bf16, penalty in fp32'
+
+def _resume(path, model, opt, sched, device) -> list:
+    "Returns the history of the checkpoint at `path`, its state loaded into model, opt and sched ([] if none)."
+    if not (path/'checkpoint.pt').exists(): return []
+    ck = torch.load(path/'checkpoint.pt', map_location=device, weights_only=True)
+    model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt']); sched.load_state_dict(ck['sched'])
+    return ck['history']
 
 def train(config:dict, data=None, profile:str=None, device=None, progress:bool=True, callback=None) -> Run:
     """Returns the `Run` of `config` (see `make_config`): trained, resumed, or loaded from the run store of `profile`.
@@ -222,6 +233,7 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     device = device or default_device()
     cl = channels_last(device, cfg)
     amp_ctx = _amp_context(device, cfg['amp'])
+    if cudnn_benchmark(device): torch.backends.cudnn.benchmark = True   # same numbers, up to the algorithm chosen
     key = dict(cfg, data=data.source)
     path = runs_dir(profile or 'user')/run_name(key); path.mkdir(parents=True, exist_ok=True)
     save_json(key, path/'config.json')
@@ -235,11 +247,7 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     opt = torch.optim.SGD(model.parameters(), lr=cfg['lr'], momentum=cfg['momentum'], nesterov=True,
                           weight_decay=cfg['weight_decay'])
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, len(train_dl)))
-    history = []
-    if (path/'checkpoint.pt').exists():
-        ck = torch.load(path/'checkpoint.pt', map_location=device, weights_only=True)
-        model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt']); sched.load_state_dict(ck['sched'])
-        history = ck['history']
+    history = _resume(path, model, opt, sched, device)
     method = METHODS[cfg['method']]
     for epoch in range(len(history), cfg['epochs']):
         model.train(); train_dl.set_epoch(epoch); t0 = time.time()

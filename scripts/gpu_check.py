@@ -85,9 +85,10 @@ def trajectory(width, fast, amp, device, data, channels_last):
     return torch.stack(losses).float().cpu(), first
 
 
-def check_equality(width, batch_size, steps, device, cuda):
+def check_equality(width, batch_size, steps, device, cuda, result=None, save=lambda: None):
     "Returns {'fp32': …, 'bf16': …}: fast against native FGR trajectories, with their tolerances and verdicts."
     data, res = batches(steps, batch_size, device, seed=1), {}
+    if result is not None: result['equality'] = res                   # saved after each precision
     tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.benchmark = False
     try:
@@ -99,7 +100,7 @@ def check_equality(width, batch_size, steps, device, cuda):
             finite = bool(torch.isfinite(lf).all())
             ok = finite and loss_rdiff <= tol['loss_rtol'] and grad_rdiff <= tol['grad_rtol']
             res[name] = dict(loss_native=ln.tolist(), loss_fast=lf.tolist(), loss_max_rdiff=loss_rdiff,
-                             first_grad_rdiff=grad_rdiff, **tol, finite=finite, ok=ok)
+                             first_grad_rdiff=grad_rdiff, **tol, finite=finite, ok=ok); save()
             print(f"equality {name}: max |Δloss|/loss {loss_rdiff:.2e} (tol {tol['loss_rtol']:g}), first-step "
                   f"gradient {grad_rdiff:.2e} (tol {tol['grad_rtol']:g}): {'OK' if ok else 'FAIL'}", flush=True)
     finally:
@@ -224,11 +225,19 @@ def main(argv=None) -> int:
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     save = lambda: out.write_text(json.dumps(result, indent=1))
     print(f'gpu_check on {name}, torch {torch.__version__}, width {width:g}, batch {batch_size}', flush=True)
-    result['equality'] = check_equality(width, batch_size, steps, device, cuda); save()
-    result.update(benchmark(width, batch_size, a.repeats, inner, device, cuda, peak)); save()
-    result['cuda_graph'] = (try_cuda_graph(width, batch_size, a.repeats, inner, device) if cuda else
-                            dict(ok=False, error='skipped: no CUDA device', step_ms=None))
-    result['equality_ok'] = all(r['ok'] for r in result['equality'].values())
+    def part(name, fn):                                               # a part that raises is a result, saved
+        try: return fn()
+        except Exception as e:
+            print(f'gpu_check: {name} failed: {type(e).__name__}: {e}', flush=True)
+            return dict(error=f'{type(e).__name__}: {e}'[:4000])
+        finally: save()
+    result['equality'] = part('equality', lambda: check_equality(width, batch_size, steps, device, cuda, result, save))
+    result['equality_ok'] = all(r.get('ok') for r in result['equality'].values()) if 'error' not in result['equality'] \
+        else False
+    bench = part('benchmark', lambda: benchmark(width, batch_size, a.repeats, inner, device, cuda, peak))
+    result.update(bench if 'error' not in bench else dict(benchmark_error=bench['error']))
+    result['cuda_graph'] = (part('cuda_graph', lambda: try_cuda_graph(width, batch_size, a.repeats, inner, device))
+                            if cuda else dict(ok=False, error='skipped: no CUDA device', step_ms=None))
     save()
     print(f"equality {'OK' if result['equality_ok'] else 'FAILED (see equality in the JSON)'}; written to {a.out}")
     return 0   # a failed equality is a result, in the JSON: the GPU part that runs this goes on to save its files

@@ -1,28 +1,31 @@
 #!/usr/bin/env bash
 # One lease's work of the `paper` profile on a fresh, offline GPU machine (../shared/gpu/README.md); results under OUT.
 #   scripts/gpu_part.sh PART OUT [--profile paper|smoke]
-# PART: lease (check, then table1 in the time left: the one call of a 15-minute lease), check (scripts/gpu_check.py:
-#   fast convolution equal to PyTorch's, the steps timed against their FLOP floor, CUDA-graph capture), table1 (04_train
-#   05_attacks 07_corruptions: the corruptions evaluate the main models, whose checkpoints do not travel between
-#   leases), ablation (06_ablation), frontier (08_frontier).
-# Stage first, on the CPU machine: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] and timeout_s 600:
-#   scripts/gpu_part.sh lease $OUT
-# Time: FGR_LEASE_S seconds in all (default 540, a 600-s call less the packing), the check at most FGR_CHECK_S (240).
-# Each notebook runs as its own `fgr-reproduce --only NB`, published into a copy of figures/<profile> on success, so a
-# notebook that the budget stops (SIGINT) loses only itself; the ones that finished come back.
-# OUT gets 5 files (a call brings back 8 at most, two folders down): figures.zip (figures/<profile> after this part),
-# runs.zip (config and history of every run: no checkpoints), gpu_check.json, wall.txt, log.txt.
+# PART: lease (check, then epochs: what one call of a 15-minute lease can finish), check (scripts/gpu_check.py: fast
+#   convolution equal to PyTorch's, steps timed against their FLOP floor, CUDA-graph capture), epochs
+#   (scripts/gpu_epochs.py: epoch times of the training loop, native and fast convolution), table1 (04_train 05_attacks
+#   07_corruptions: ~27 min at the paper profile on one H200 today, so it needs a longer call or the speed-ups),
+#   ablation (06_ablation), frontier (08_frontier).
+# Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"]:
+#   scripts/gpu_part.sh lease $OUT        (timeout_s 600; FGR_LEASE_S=<limit_s - 60> if the call gets less)
+# Time: FGR_LEASE_S seconds in all (default 540), the check at most FGR_CHECK_S (240). Each notebook runs as its own
+# `fgr-reproduce --only NB` into a copy of figures/<profile>, so a notebook the budget stops (SIGINT) loses only itself.
+# OUT holds at most 7 files (a call brings back 8, two folders down), packed after every stage so that a call killed at
+# its limit still returns what finished: figures.zip (figures/<profile> after this part), runs.zip (config, history and
+# kernel log of every run: no checkpoints), gpu_check.json, gpu_epochs.json, wall.txt, log.txt.
 # Publish here: python scripts/publish_gpu_part.py FILES_AT (replaces figures/<profile>, writes gpu_speed.json).
 set -uo pipefail
 part=${1:?usage: scripts/gpu_part.sh PART OUT [--profile NAME]}; out=${2:?usage: scripts/gpu_part.sh PART OUT}
 profile=paper; if [ "${3:-}" = "--profile" ]; then profile=${4:?--profile needs a name}; fi
+check=0; epochs=0; nbs=""
 case "$part" in
-  lease) nbs="04_train 05_attacks 07_corruptions"; check=1 ;;
-  table1) nbs="04_train 05_attacks 07_corruptions"; check=0 ;;
-  ablation) nbs="06_ablation"; check=0 ;;
-  frontier) nbs="08_frontier"; check=0 ;;
-  check) nbs=""; check=1 ;;
-  *) echo "unknown part '$part': choose lease, check, table1, ablation or frontier" >&2; exit 2 ;;
+  lease) check=1; epochs=1 ;;
+  check) check=1 ;;
+  epochs) epochs=1 ;;
+  table1) nbs="04_train 05_attacks 07_corruptions" ;;
+  ablation) nbs="06_ablation" ;;
+  frontier) nbs="08_frontier" ;;
+  *) echo "unknown part '$part': choose lease, check, epochs, table1, ablation or frontier" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."
 root=$PWD; start=$(date +%s); deadline=$(( start + ${FGR_LEASE_S:-540} ))
@@ -40,6 +43,26 @@ export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=${FGR_RUNS:-/tmp/fgr-runs} FGR_
 # the commit this tree was staged at (the device gets no .git): manifests record it
 [ -f .gpu/commit ] && export FGR_COMMIT=$(cat .gpu/commit)
 note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left) $(date -u +%FT%TZ)"
+if [ "$epochs$nbs" != 0 ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
+  python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3
+  note "data: CIFAR-10 not found (stage .gpu/data with scripts/gpu_stage.sh and carry .gpu)"; exit 2
+fi
+export TQDM_DISABLE=1   # the log shows one line per epoch, not progress bars
+pack() {  # the two zips, after every stage: a call killed at its limit still returns what finished
+  python3 - "$out" "$FGR_RUNS" "$profile" <<'PY'
+import sys, zipfile
+from pathlib import Path
+out, runs, profile = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+def pack(folder, dest, keep=lambda p: True):
+    tmp = dest.with_suffix('.tmp')
+    with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(folder.rglob('*')) if folder.is_dir() else []:
+            if p.is_file() and keep(p): z.write(p, p.relative_to(folder))
+    tmp.replace(dest)
+pack(out/'figures', out/'figures.zip', lambda p: '.tmp-' not in str(p))   # not a notebook's staging folder
+pack(runs, out/'runs.zip', lambda p: p.suffix in ('.json', '.log'))       # histories, configs, kernel logs
+PY
+}
 if [ "$check" = 1 ]; then
   t=$(( $(left) < ${FGR_CHECK_S:-240} ? $(left) : ${FGR_CHECK_S:-240} )); s=$(date +%s)
   timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_check.py "$out/gpu_check.json"
@@ -48,7 +71,13 @@ if [ "$check" = 1 ]; then
   if python3 -c "import json, sys; r = json.load(open(sys.argv[1])); \
 sys.exit(0 if r.get('equality_ok') and (r.get('fast_speedup') or 0) > 1.05 else 1)" "$out/gpu_check.json" 2>/dev/null
   then export FGR_FAST_CONV=1; fi
-  note "fast_conv=${FGR_FAST_CONV:-0}"
+  note "fast_conv=${FGR_FAST_CONV:-0}"; pack
+fi
+if [ "$epochs" = 1 ]; then
+  t=$(left); s=$(date +%s)
+  if [ "$t" -lt 60 ]; then note "epochs: not started, $t s left"; else
+    timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_epochs.py "$out/gpu_epochs.json" --profile "$profile"
+    note "epochs: rc=$? wall_s=$(( $(date +%s) - s ))"; fi
 fi
 fig=$out/figures/$profile; mkdir -p "$out/figures"
 [ -d "figures/$profile" ] && cp -r "figures/$profile" "$fig"    # the published folder, this part's notebooks added
@@ -59,19 +88,9 @@ for nb in $nbs; do
   timeout --signal=INT --kill-after=30 "$t" python3 -c "import sys; from fgr.reproduce import main; sys.exit(main(sys.argv[1:]))" \
     --profile "$profile" --only "$nb" --out "$fig" --no-progress
   note "$nb: rc=$? wall_s=$(( $(date +%s) - s ))"
+  log=$FGR_RUNS/kernel-logs/$(basename "$fig").log; [ -f "$log" ] && cp "$log" "$FGR_RUNS/kernel-logs/$nb.log"
+  pack
 done
 note "part=$part wall_s=$(( $(date +%s) - start ))"
-# pack: two zips, so that the call's 8-file, two-folder limit never drops a result
-python3 - "$out" "$FGR_RUNS" <<'PY'
-import sys, zipfile
-from pathlib import Path
-out, runs = Path(sys.argv[1]), Path(sys.argv[2])
-def pack(folder, dest, keep=lambda p: True):
-    with zipfile.ZipFile(dest, 'w', zipfile.ZIP_DEFLATED) as z:
-        for p in sorted(folder.rglob('*')) if folder.is_dir() else []:
-            if p.is_file() and keep(p): z.write(p, p.relative_to(folder))
-pack(out/'figures', out/'figures.zip')
-pack(runs, out/'runs.zip', lambda p: p.suffix in ('.json', '.log'))   # histories, configs, kernel logs: no checkpoint
-PY
-rm -rf "$out/figures"
+pack; rm -rf "$out/figures"
 ls -la "$out"

@@ -3,15 +3,15 @@
 
     python scripts/publish_gpu_part.py FILES_AT [--root .]
 
-FILES_AT holds the call's files: figures.zip, runs.zip, gpu_check.json, wall.txt (log.txt is read by people).
-- figures.zip replaces figures/<profile> (one rename: the notebooks that finished there, with the manifest that
-  fgr-reproduce merged part by part; a notebook the budget stopped left it unchanged);
+FILES_AT holds the call's files: figures.zip, runs.zip, gpu_check.json, gpu_epochs.json, wall.txt (log.txt: people).
+- where notebooks ran, figures.zip replaces figures/<profile> (one rename: the notebooks that finished there, with the
+  manifest that fgr-reproduce merged part by part; a notebook the budget stopped left it unchanged);
 - gpu_speed.json (in that folder) gathers the check (FLOPs, floors, step times, equality, CUDA graph), the epoch times of
   every run that trained (from runs.zip's histories: also of a run the budget stopped), the part's wall times, and the
   paper profile's training time projected from them (`projected_training_min`, its method and sources stated).
 Then rebuild the ledger here: fgr-reproduce --profile paper --only 09_claims.
 """
-import argparse, io, json, os, shutil, statistics, sys, tempfile, zipfile
+import argparse, json, os, shutil, statistics, sys, tempfile, zipfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import yaml
@@ -118,14 +118,20 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
     "Returns gpu_speed.json's record of one call: the check, the epochs, the part's walls and the projection."
     check = json.loads((files/'gpu_check.json').read_text()) if (files/'gpu_check.json').exists() else {}
     runs = epoch_seconds(run_histories(files/'runs.zip')) if (files/'runs.zip').exists() else {}
+    timed = json.loads((files/'gpu_epochs.json').read_text()) if (files/'gpu_epochs.json').exists() else {}
     rec = {k: check.get(k) for k in CHECK_KEYS}
     rec.update(commit=wall.get('commit'), part=wall.get('part'), call_wall_s=wall.get('wall_s'),
                notebooks=wall['notebooks'], check_wall=wall.get('check'),
-               cuda_graph=check.get('cuda_graph'), epoch_s=runs, lease_log=wall['lines'])
+               cuda_graph=check.get('cuda_graph'), epoch_s=runs, epochs_timed=timed.get('variants'),
+               lease_log=wall['lines'])
     t1 = [wall['notebooks'].get(nb, {}) for nb in ('04_train', '05_attacks', '07_corruptions')]
     rec['table1_wall_s'] = sum(n['wall_s'] for n in t1) if all(n.get('rc') == 0 for n in t1) else None
-    main = {r['method']: r['median_epoch_s'] for r in runs.values()
+    main = {r['method']: r['median_epoch_s'] for r in runs.values()       # epochs of the parts' own runs, else
             if r['epochs'] and r['penalty_mode'] == 'double_backprop' and r['method'] in ('baseline', 'fgr')}
+    for v in (timed.get('variants') or {}).values():                     # gpu_epochs.py's (the faster convolution)
+        if 'median_epoch_s' in v and timed.get('cuda'):
+            m = v['config']['method']; main[m] = min(main.get(m, v['median_epoch_s']), v['median_epoch_s'])
+    rec['projection_epoch_s'] = main
     bench = figures/H100_BENCH
     if {'baseline', 'fgr'} <= set(main) and bench.exists():
         params = yaml.safe_load((Path(__file__).resolve().parents[1]/'profiles'/'paper.yaml').read_text())
@@ -144,6 +150,9 @@ def publish_part(files, root) -> Path:
     profile = wall.get('profile')
     if not profile: raise SystemExit(f'{files}/wall.txt names no profile: is FILES_AT what gpu_part.sh wrote?')
     out = root/'figures'/profile
+    if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
+        out.mkdir(parents=True, exist_ok=True); save_json(gpu_speed(files, wall, out), out/'gpu_speed.json')
+        return out
     stage = Path(tempfile.mkdtemp(prefix=f'.tmp-gpu-{profile}-', dir=out.parent))
     with zipfile.ZipFile(files/'figures.zip') as z: z.extractall(stage)
     if not (stage/profile/'manifest.json').exists():

@@ -1,6 +1,6 @@
 "The GPU lease's script on the CPU under smoke: a part runs, stops at its budget, comes back packed, and publishes."
 import json, os, subprocess, sys, zipfile
-import pytest, yaml
+import yaml
 from conftest import ROOT
 sys.path.insert(0, str(ROOT/'scripts'))
 import publish_gpu_part as pub
@@ -28,18 +28,26 @@ def test_table1_part_comes_back_in_two_zips_and_publishes(tmp_path):
     assert {r['method'] for r in speed['epoch_s'].values()} == {'baseline', 'fgr'}
     assert speed['paper_profile_projected_min'] is None   # smoke has no H100 record to project other classes from
 
-def test_lease_stops_at_its_budget_and_says_so(tmp_path):
-    r = gpu_part('lease', tmp_path/'out', FGR_LEASE_S='70', FGR_CHECK_S='30')   # the check leaves < 60 s: no notebook
+def test_lease_times_and_publishes_its_speed_record(tmp_path):
+    r = gpu_part('lease', tmp_path/'out', FGR_LEASE_S='400', FGR_CHECK_S='120')
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     wall = (tmp_path/'out'/'wall.txt').read_text()
-    assert 'check: rc=0' in wall and '04_train: not started' in wall and '07_corruptions: not started' in wall, wall
+    assert 'check: rc=0' in wall and 'epochs: rc=0' in wall, wall
     check = json.loads((tmp_path/'out'/'gpu_check.json').read_text())
     assert check['cuda'] is False and 'equality' in check
     (tmp_path/'repo'/'figures'/'smoke').mkdir(parents=True)
-    before = sorted((tmp_path/'repo'/'figures'/'smoke').iterdir())
-    if not (ROOT/'figures'/'smoke'/'manifest.json').exists():   # nothing finished: nothing replaces the published folder
-        with pytest.raises(SystemExit, match='nothing to publish'): pub.publish_part(tmp_path/'out', tmp_path/'repo')
-        assert sorted((tmp_path/'repo'/'figures'/'smoke').iterdir()) == before
+    out = pub.publish_part(tmp_path/'out', tmp_path/'repo')          # no notebook ran: gpu_speed.json alone
+    assert sorted(p.name for p in out.iterdir()) == ['gpu_speed.json']
+    speed = json.loads((out/'gpu_speed.json').read_text())
+    assert set(speed['epochs_timed']) == {'baseline', 'fgr', 'fgr_fast_conv'} and speed['equality_ok'] is not None
+    assert speed['device'] == 'cpu' and speed['table1_wall_s'] is None
+
+def test_lease_stops_at_its_budget_and_says_so(tmp_path):
+    r = gpu_part('lease', tmp_path/'out', FGR_LEASE_S='70', FGR_CHECK_S='30')   # the check leaves < 60 s
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    wall = (tmp_path/'out'/'wall.txt').read_text()
+    assert 'check: rc=0' in wall and 'epochs: not started' in wall, wall
+    assert not (tmp_path/'out'/'gpu_epochs.json').exists()
 
 def test_unknown_part_is_a_usage_error(tmp_path):
     r = gpu_part('tabel1', tmp_path/'out')
