@@ -393,20 +393,24 @@ def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:in
     cfgs = {name: make_config(**{'amp': amp, **kw}) for name, kw in methods.items()}
     fmt = {name: channels_last(device, cfg) for name, cfg in cfgs.items()}
     held = {cl: _bench_setup(width, device, seed, x, cl) for cl in set(fmt.values())}
-    times = {name: [] for name in cfgs}
+    times, errors = {name: [] for name in cfgs}, {}
     for r in tqdm(range(repeats + 1), desc=f'benchmark w{width:g} b{batch_size}', leave=False):   # round 0 is warm-up
-        for name, cfg in cfgs.items():
+        for name, cfg in ((n, c) for n, c in cfgs.items() if n not in errors):
             model, opt, xb = held[fmt[name]]
             k = cfg['penalty_every']; model.train(); sync(); t0 = time.perf_counter()
-            for s in range(k): _train_step(model, opt, METHODS[cfg['method']], xb, y, cfg, s, amp_ctx)
-            sync()
+            try:
+                for s in range(k): _train_step(model, opt, METHODS[cfg['method']], xb, y, cfg, s, amp_ctx)
+                sync()
+            except Exception as e:               # a method that fails on this device is a result, not the end of the run
+                if name == 'plain': raise
+                errors[name] = f'{type(e).__name__}: {e}'[:1000]; del times[name]; continue
             if r: times[name].append((time.perf_counter() - t0) / k)
     med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
     rounds = {k: [t / p for t, p in zip(v, times['plain'])] for k, v in times.items()}   # paired: one round, one ratio
     return dict(width=width, batch_size=batch_size, device=str(device), amp=bool(cuda and amp), repeats=repeats,
                 seconds=med, img_per_s={k: batch_size / v for k, v in med.items()},
                 ratio={k: v / med['plain'] for k, v in med.items()}, ratio_rounds=rounds,
-                configs={k: methods[k] for k in methods}, channels_last=fmt)
+                configs={k: methods[k] for k in methods}, channels_last=fmt, errors=errors)
 
 def benchmark_table(result:dict) -> str:
     "Returns a benchmark result as a markdown table: method, ms per step, img/s, ratio to a plain step and its spread."
@@ -418,6 +422,7 @@ def benchmark_table(result:dict) -> str:
     spread = lambda k: (lambda v: f'{min(v):.2f}-{max(v):.2f}' if v else '–')(result.get('ratio_rounds', {}).get(k))
     rows += [f"| {k}{' *' if cl.get(k) and not amp else ''} | {1000 * v:.1f} | {result['img_per_s'][k]:,.0f} | "
              f"{result['ratio'][k]:.2f} | {spread(k)} |" for k, v in result['seconds'].items()]
+    rows += [f'| {k} | failed: {why} | | | |' for k, why in result.get('errors', {}).items()]
     return '\n'.join(rows)
 
 # %% ../nbs/04_train.ipynb #ec5bbd1d
