@@ -180,13 +180,15 @@ READING = {'supports': 'supports the hypothesis', 'contradicts': 'contradicts th
            'not distinguishable': 'FGR and baseline not distinguishable', 'undefined': 'undefined'}
 
 def corruption_verdict(difference:dict, families=('noise', 'blur', 'noise_and_blur')) -> list:
-    "Returns one line per family on whether FGR − baseline supports the hypothesis (95% intervals), then a tally."
+    "Returns one line per family: FGR − baseline against the hypothesis (95% intervals), then a tally."
+    # each line adds the difference in clean accuracy kept: a secondary measure, given no verdict
     out = []
     for fam in families:
         d = difference.get(fam)
         if d is None: out.append(f'{fam}: not measured'); continue
         kd, kci = d['kept_diff'], d['kept_diff_ci']
-        kept = (f'clean accuracy kept {kd:+.1f} points [{kci[0]:.1f}, {kci[1]:.1f}]: {direction(kci)}'
+        kept = (f'clean accuracy kept, FGR − baseline {kd:+.1f} points [{kci[0]:.1f}, {kci[1]:.1f}] (a secondary '
+                'measure the ledger does not judge: a model with lower clean accuracy has less to lose)'
                 if kd is not None and kci else 'clean accuracy kept: undefined')
         acc = d['fgr_minus_baseline']; lo, hi = d['ci']
         out.append(f"{fam.replace('_', ' ')}: FGR − baseline {acc:+.1f} points [{lo:.1f}, {hi:.1f}]: "

@@ -4,13 +4,15 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
-           'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run', 'channels_last',
-           'fast_conv', 'cudnn_benchmark', 'step_precision', 'train', 'recipe', 'main_configs', 'mode_label',
-           'plot_figure1', 'step_benchmark', 'benchmark_table', 'bench_main']
+           'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run', 'cuda_graph',
+           'steps_undone', 'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'step_precision',
+           'optimizer', 'train', 'recipe', 'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark',
+           'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers
-from contextlib import nullcontext as _null
+from contextlib import nullcontext as _null, contextmanager
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -188,6 +190,58 @@ def _save_checkpoint(path, model, opt, sched, history):
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), history=history), tmp)
     save_json(dict(epochs=history), path/'history.json')
 
+# %% ../nbs/04_train.ipynb #c2dab2d3
+def cuda_graph(device) -> bool:
+    "Returns whether `train` replays its steps from CUDA graphs: on CUDA, when FGR_CUDA_GRAPH=1."
+    return str(device).startswith('cuda') and os.environ.get('FGR_CUDA_GRAPH') == '1'   # an execution setting
+
+def _step_state(model, opt) -> list:
+    "Returns the tensors an optimizer step changes: parameters, buffers, optimizer state, tensor learning rates."
+    state = [*model.parameters(), *model.buffers()]
+    state += [v for s in opt.state.values() for v in s.values() if torch.is_tensor(v)]
+    return state + [g['lr'] for g in opt.param_groups if torch.is_tensor(g['lr'])]
+
+@contextmanager
+def steps_undone(model, opt):
+    "Returns a context whose steps are undone at its exit, in place: state it creates (SGD's momentum) is zeroed."
+    before = {id(t): t.detach().clone() for t in _step_state(model, opt)}
+    try: yield
+    finally:
+        with torch.no_grad():
+            for t in _step_state(model, opt): t.copy_(before[id(t)]) if id(t) in before else t.zero_()
+
+class GraphedStep:
+    """`_train_step` captured as one CUDA graph per phase of `penalty_every`, then replayed: `step(x, y, i)` returns
+    (logits, parts), static tensors the next call overwrites; a capture that fails leaves `error` set, steps eager."""
+    def __init__(self, model, opt, method, cfg):
+        self.args, self.cfg, self.graphs, self.out, self.x, self.y, self.error = (model, opt, method), cfg, {}, {}, \
+            None, None, None
+        self.amp = (lambda: torch.autocast('cuda', dtype=torch.bfloat16, cache_enabled=False)) if cfg['amp'] else _null
+    def _capture(self, phase):
+        model, opt, method = self.args
+        with steps_undone(model, opt):
+            side = torch.cuda.Stream(); side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3): _train_step(model, opt, method, self.x, self.y, self.cfg, phase, self.amp)
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph(); opt.zero_grad(set_to_none=True)
+            with torch.cuda.graph(graph): self.out[phase] = _train_step(model, opt, method, self.x, self.y, self.cfg,
+                                                                      phase, self.amp)
+        self.graphs[phase] = graph
+    def __call__(self, x, y, step):
+        phase = 0 if step % self.cfg['penalty_every'] == 0 else 1
+        if self.x is None: self.x, self.y = x.clone(), y.clone()
+        if self.error or x.shape != self.x.shape: return _train_step(*self.args, x, y, self.cfg, step, self.amp)
+        self.x.copy_(x); self.y.copy_(y)
+        if phase not in self.graphs:
+            try: self._capture(phase)
+            except Exception as e:                                     # say why, and train on without graphs
+                self.error = f'{type(e).__name__}: {e}'[:1000]
+                print(f'fgr.train: CUDA graph capture failed, eager steps instead: {self.error[:300]}', flush=True)
+                return _train_step(*self.args, x, y, self.cfg, step, self.amp)
+        self.graphs[phase].replay()
+        return self.out[phase]
+
 # %% ../nbs/04_train.ipynb #3905bafe
 def _amp_context(device, amp:bool):
     return (lambda: torch.autocast('cuda', dtype=torch.bfloat16)) if amp and str(device).startswith('cuda') else _null
@@ -218,11 +272,19 @@ def step_precision(cfg:dict, device) -> str:
     # the finite difference and forward-over-reverse run in fp32 under autocast (02_penalty, deviation (d))
     return 'fp32' if cfg['penalty_fraction'] == 1 and cfg['penalty_every'] == 1 else 'bf16, penalty in fp32'
 
+def optimizer(model, cfg:dict, device, graphed:bool=False):
+    "Returns `train`'s SGD for `model`; `graphed`: fused, its lr a tensor the schedule fills (a CUDA graph reads it)."
+    lr = torch.tensor(cfg['lr'], device=device) if graphed else cfg['lr']
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg['momentum'], nesterov=True,
+                           weight_decay=cfg['weight_decay'], fused=graphed or None)
+
 def _resume(path, model, opt, sched, device) -> list:
     "Returns the history of the checkpoint at `path`, its state loaded into model, opt and sched ([] if none)."
     if not (path/'checkpoint.pt').exists(): return []
-    ck = torch.load(path/'checkpoint.pt', map_location=device, weights_only=True)
+    ck, built = torch.load(path/'checkpoint.pt', map_location=device, weights_only=True), opt.param_groups[0]['lr']
     model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt']); sched.load_state_dict(ck['sched'])
+    for g in opt.param_groups:   # lr as this run's optimizer holds it (a tensor for CUDA graphs), whatever was saved
+        g['lr'] = torch.tensor(float(g['lr']), device=device) if torch.is_tensor(built) else float(g['lr'])
     return ck['history']
 
 def train(config:dict, data=None, profile:str=None, device=None, progress:bool=True, callback=None) -> Run:
@@ -244,11 +306,11 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
                             seed=cfg['seed'], device=device)
     test_dl = DeviceLoader(data.test_x[:cfg['n_test']], data.test_y[:cfg['n_test']], 500, device=device)
     probe = (data.test_x[:cfg['probe_size']].to(device).float() / 255, data.test_y[:cfg['probe_size']].to(device))
-    opt = torch.optim.SGD(model.parameters(), lr=cfg['lr'], momentum=cfg['momentum'], nesterov=True,
-                          weight_decay=cfg['weight_decay'])
+    graphed = cuda_graph(device); opt = optimizer(model, cfg, device, graphed)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, len(train_dl)))
     history = _resume(path, model, opt, sched, device)
     method = METHODS[cfg['method']]
+    step_fn = GraphedStep(model, opt, method, cfg) if graphed else partial(_train_step, model, opt, method)
     for epoch in range(len(history), cfg['epochs']):
         model.train(); train_dl.set_epoch(epoch); t0 = time.time()
         sums, counts = {}, {}                                          # device tensors, read once per epoch
@@ -257,7 +319,8 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
         for step, (x, y) in enumerate(bar):
             if callback: callback(epoch, step, model)
             if cl: x = x.contiguous(memory_format=torch.channels_last)
-            logits, parts = _train_step(model, opt, method, x, y, cfg, epoch * len(train_dl) + step, amp_ctx)
+            logits, parts = (step_fn(x, y, epoch * len(train_dl) + step) if graphed else
+                             step_fn(x, y, cfg, epoch * len(train_dl) + step, amp_ctx))
             sched.step()
             for k, v in parts.items():
                 sums[k] = sums.get(k, 0) + v.float() * len(y); counts[k] = counts.get(k, 0) + len(y)
@@ -274,7 +337,7 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
         test = evaluate(model, test_dl, amp_ctx)
         energy = gradient_energy(model, *probe, cfg['cutoff'])
         rec.update(test_loss=test['loss'], test_acc=test['acc'], probe_high=energy['high'], probe_low=energy['low'],
-                   wall_s=time.time() - t0)
+                   wall_s=time.time() - t0, **({'cuda_graph': step_fn.error or 'replayed'} if graphed else {}))
         history.append(rec)
         _save_checkpoint(path, model, opt, sched, history)
         pen = f"penalty {rec['penalty']:.3g}, " if 'penalty' in rec else ''
@@ -401,7 +464,7 @@ def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:in
             try:
                 for s in range(k): _train_step(model, opt, METHODS[cfg['method']], xb, y, cfg, s, amp_ctx)
                 sync()
-            except Exception as e:               # a method that fails on this device is a result, not the end of the run
+            except Exception as e:               # a method that fails on this device is a result, not the end
                 if name == 'plain': raise
                 errors[name] = f'{type(e).__name__}: {e}'[:1000]; del times[name]; continue
             if r: times[name].append((time.perf_counter() - t0) / k)

@@ -9,7 +9,9 @@
 (b) speed: a plain step, an exact FGR step with native and with fast convolutions, bf16 autocast + channels_last,
     cudnn.benchmark on, median of --repeats rounds; FLOPs of each step by FlopCounterMode, the floor FLOPs / bf16 peak
     and the achieved TFLOP/s;
-(c) CUDA graph: tries to capture the whole fast FGR step (optimizer step inside); reports its replay time, or the error.
+(c) CUDA graph: tries to capture the whole fast FGR step (optimizer step inside); reports its replay time, or the error;
+(d) fgr.train's own step (`GraphedStep`, FGR_CUDA_GRAPH=1) against its eager step, plain and exact FGR, bf16: loss
+    trajectories over the same batches and schedule, and the time of each.
 Offline: random images with labels from a fixed random rule, no data set. Writes one JSON to OUT.json after every part.
 Without CUDA it says so, skips the CUDA-only parts and runs every other code path on the CPU at a tiny width: the
 numbers of such a run only show that the script works.
@@ -199,6 +201,43 @@ def try_cuda_graph(width, batch_size, repeats, inner, device):
     return res
 
 
+def graph_check(width, batch_size, steps, repeats, inner, device) -> dict:
+    "Returns {method: {loss_max_rdiff, ok, eager_ms, graph_ms, speedup, error}}: fgr.train's step, eager and replayed."
+    from functools import partial
+    from fgr.train import make_config, METHODS, GraphedStep, optimizer, _train_step, _amp_context, _schedule
+    data, out, sync = batches(steps, batch_size, device, seed=3), {}, torch.cuda.synchronize
+    data = [(x.contiguous(memory_format=torch.channels_last), y) for x, y in data]
+    for name, kw in (('plain', dict(method='baseline')), ('fgr exact', dict(method='fgr', lam=LAM))):
+        cfg, res = make_config(**kw, width=width, cutoff=CUTOFF, lr=LR, epochs=1), {}
+        try:
+            for mode in ('eager', 'graph'):
+                torch.manual_seed(0)
+                model = resnet18(width).to(device).to(memory_format=torch.channels_last).train()
+                opt = optimizer(model, cfg, device, graphed=mode == 'graph')
+                sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, steps))
+                if mode == 'graph': step = GraphedStep(model, opt, METHODS[cfg['method']], cfg)
+                else: step = partial(_train_step, model, opt, METHODS[cfg['method']], cfg=cfg,
+                                     amp_ctx=_amp_context(device, True))
+                call = (lambda x, y, i, step=step, mode=mode: step(x, y, i) if mode == 'graph' else step(x, y, step=i))
+                losses = []
+                for i, (x, y) in enumerate(data): losses.append(call(x, y, i)[1]['loss'].float().clone()); sched.step()
+                res[mode] = torch.stack(losses).cpu()
+                res[f'{mode}_ms'] = 1e3 * statistics.median(timed(lambda a, b, c=call: c(a, b, 0), *data[0], sync, inner)
+                                                            for _ in range(repeats))
+                if mode == 'graph': res['error'] = step.error
+            rd = ((res['eager'] - res['graph']).abs() / res['eager'].abs()).max().item()
+            out[name] = dict(loss_max_rdiff=rd, loss_rtol=TOLERANCE['bf16']['loss_rtol'], eager_ms=res['eager_ms'],
+                             graph_ms=res['graph_ms'], speedup=res['eager_ms'] / res['graph_ms'], error=res['error'],
+                             ok=res['error'] is None and rd <= TOLERANCE['bf16']['loss_rtol'],
+                             loss_eager=res['eager'].tolist(), loss_graph=res['graph'].tolist())
+            print(f"CUDA graph, fgr.train's {name} step: eager {res['eager_ms']:.2f} ms, replayed {res['graph_ms']:.2f} "
+                  f"ms; max |Δloss|/loss {rd:.2e}: {'OK' if out[name]['ok'] else 'FAIL'}", flush=True)
+        except Exception as e:
+            out[name] = dict(ok=False, error=f'{type(e).__name__}: {e}'[:4000])
+            print(f"CUDA graph, fgr.train's {name} step: failed: {out[name]['error'][:300]}", flush=True)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out', help='the JSON file to write')
@@ -238,6 +277,8 @@ def main(argv=None) -> int:
     result.update(bench if 'error' not in bench else dict(benchmark_error=bench['error']))
     result['cuda_graph'] = (part('cuda_graph', lambda: try_cuda_graph(width, batch_size, a.repeats, inner, device))
                             if cuda else dict(ok=False, error='skipped: no CUDA device', step_ms=None))
+    result['train_graph'] = (part('train_graph', lambda: graph_check(width, batch_size, steps, a.repeats, inner, device))
+                             if cuda else dict(error='skipped: no CUDA device'))
     save()
     print(f"equality {'OK' if result['equality_ok'] else 'FAILED (see equality in the JSON)'}; written to {a.out}")
     return 0   # a failed equality is a result, in the JSON: the GPU part that runs this goes on to save its files

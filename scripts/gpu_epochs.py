@@ -6,10 +6,11 @@
 Each variant trains `--epochs` epochs on all training images (the profile's width, batch, recipe; its own short
 schedule, which leaves a step's cost alone) in a run store of its own, and records each epoch's wall time (its
 test-set pass and gradient probe included, as in the published histories) and test accuracy. The first epoch carries
-cuDNN's algorithm search, so the median of the later ones is the epoch time. Variants: baseline; fgr (exact, the
-native convolution); fgr_fast_conv (exact, `fgr.fast_conv`, FGR_FAST_CONV=1). OUT.json is written after each variant,
-so a call stopped by its time limit keeps the variants that finished. Without CUDA it runs at a tiny size and its
-numbers only show that the script runs.
+cuDNN's algorithm search (and a CUDA graph's capture), so the median of the later ones is the epoch time. Variants, in
+order of importance: baseline and fgr (exact FGR), eager; the same replayed from CUDA graphs (FGR_CUDA_GRAPH=1); fgr with
+`fgr.fast_conv` (FGR_FAST_CONV=1), eager and replayed. OUT.json is written after each variant, so a call stopped by its
+time limit keeps the variants that finished; the same seed makes the variants' train losses comparable. Without CUDA
+it runs at a tiny size and its numbers only show that the script runs.
 """
 import argparse, json, os, statistics, sys, tempfile, time
 from pathlib import Path
@@ -19,24 +20,27 @@ from fgr.core import load_profile, environment_info
 from fgr.data import load_cifar10
 from fgr.train import make_config, recipe, train
 
-VARIANTS = dict(baseline=(dict(method='baseline'), '0'), fgr=(dict(method='fgr'), '0'),
-                fgr_fast_conv=(dict(method='fgr'), '1'))
+_SW = lambda fast, graph: dict(FGR_FAST_CONV=str(fast), FGR_CUDA_GRAPH=str(graph))   # the speed switches
+VARIANTS = dict(baseline=(dict(method='baseline'), _SW(0, 0)), fgr=(dict(method='fgr'), _SW(0, 0)),
+                baseline_graph=(dict(method='baseline'), _SW(0, 1)), fgr_graph=(dict(method='fgr'), _SW(0, 1)),
+                fgr_fast_conv=(dict(method='fgr'), _SW(1, 0)), fgr_fast_conv_graph=(dict(method='fgr'), _SW(1, 1)))
 
 
 def epoch_times(variant:str, params:dict, epochs:int, data, cuda:bool) -> dict:
     "Returns {'epoch_s', 'median_epoch_s', 'test_acc', 'config'} of `variant` trained `epochs` epochs from scratch."
-    kw, fast = VARIANTS[variant]
+    kw, switches = VARIANTS[variant]
     lam = dict(lam=params['lam']) if kw['method'] != 'baseline' else {}
     common = recipe(params['width'] if cuda else 0.0625, epochs, params['batch_size'], params['lr'],
                     params['weight_decay'], None if cuda else 256, None if cuda else 256, 0, cutoff=params['cutoff'])
     cfg = make_config(**kw, **lam, **common)
-    os.environ['FGR_FAST_CONV'] = fast
+    os.environ.update(switches)
     with tempfile.TemporaryDirectory() as store:
         os.environ['FGR_RUNS'] = store
         t0 = time.time(); run = train(cfg, data, 'epochs', progress=True)
     walls = [h['wall_s'] for h in run.history]
     return dict(epoch_s=walls, median_epoch_s=statistics.median(walls[1:] or walls), test_acc=[h['test_acc'] for h in
-                run.history], wall_s=time.time() - t0, fast_conv=fast == '1', config=cfg)
+                run.history], train_loss=[h['train_loss'] for h in run.history], wall_s=time.time() - t0,
+                switches=switches, cuda_graph=run.history[-1].get('cuda_graph'), config=cfg)
 
 
 def main(argv=None) -> int:

@@ -4,6 +4,7 @@ import yaml
 from conftest import ROOT
 sys.path.insert(0, str(ROOT/'scripts'))
 import publish_gpu_part as pub
+import gpu_epochs as epochs
 
 def gpu_part(part, out, **env):
     return subprocess.run(['bash', str(ROOT/'scripts'/'gpu_part.sh'), part, str(out), '--profile', 'smoke'], cwd=ROOT,
@@ -39,7 +40,7 @@ def test_lease_times_and_publishes_its_speed_record(tmp_path):
     out = pub.publish_part(tmp_path/'out', tmp_path/'repo')          # no notebook ran: gpu_speed.json alone
     assert sorted(p.name for p in out.iterdir()) == ['gpu_speed.json']
     speed = json.loads((out/'gpu_speed.json').read_text())
-    assert set(speed['epochs_timed']) == {'baseline', 'fgr', 'fgr_fast_conv'} and speed['equality_ok'] is not None
+    assert set(speed['epochs_timed']) == set(epochs.VARIANTS) and speed['equality_ok'] is not None
     assert speed['device'] == 'cpu' and speed['table1_wall_s'] is None
 
 def test_lease_stops_at_its_budget_and_says_so(tmp_path):
