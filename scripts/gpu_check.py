@@ -11,7 +11,8 @@
     and the achieved TFLOP/s;
 (c) CUDA graph: tries to capture the whole fast FGR step (optimizer step inside); reports its replay time, or the error;
 (d) fgr.train's own step (`GraphedStep`, FGR_CUDA_GRAPH=1) against its eager step, plain and exact FGR, bf16: loss
-    trajectories over the same batches and schedule, and the time of each.
+    trajectories over the same batches and schedule, and the time of each;
+(e) where the time goes: the top operators of the plain, native and fast FGR steps by device time (torch.profiler).
 Offline: random images with labels from a fixed random rule, no data set. Writes one JSON to OUT.json after every part.
 Without CUDA it says so, skips the CUDA-only parts and runs every other code path on the CPU at a tiny width: the
 numbers of such a run only show that the script works.
@@ -201,6 +202,28 @@ def try_cuda_graph(width, batch_size, repeats, inner, device):
     return res
 
 
+def kernel_profile(width, batch_size, device, cuda, steps:int=5, top:int=15) -> dict:
+    "Returns {step: the `top` operators by device (else CPU) time over `steps` steps, as rows}: where a step's time goes."
+    from torch.profiler import profile, ProfilerActivity
+    (x, y), = batches(1, batch_size, device, seed=4)
+    x, out = x.contiguous(memory_format=torch.channels_last), {}
+    dev = lambda e: getattr(e, 'self_device_time_total', None) or getattr(e, 'self_cuda_time_total', 0)
+    for name, kind, fast in (('plain', 'plain', False), ('fgr_native', 'fgr', False), ('fgr_fast', 'fgr', True)):
+        model, opt = setup(width, fast, device, channels_last=True)
+        step = make_step(model, opt, kind, True, device)
+        for _ in range(3): step(x, y)                                  # warm-up: cuDNN's algorithm search
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+        with profile(activities=acts) as prof:
+            for _ in range(steps): step(x, y)
+            if cuda: torch.cuda.synchronize()
+        rows = sorted(prof.key_averages(), key=lambda e: -(dev(e) if cuda else e.self_cpu_time_total))[:top]
+        out[name] = [dict(op=e.key[:120], calls=e.count // steps, self_device_us=dev(e) / steps,
+                          self_cpu_us=e.self_cpu_time_total / steps) for e in rows]
+        print(f'profile {name}: ' + '; '.join(f"{r['op'][:40]} {r['self_device_us' if cuda else 'self_cpu_us']:.0f} us"
+                                               for r in out[name][:5]), flush=True)
+    return out
+
+
 def graph_check(width, batch_size, steps, repeats, inner, device) -> dict:
     "Returns {method: {loss_max_rdiff, ok, eager_ms, graph_ms, speedup, error}}: fgr.train's step, eager and replayed."
     from functools import partial
@@ -279,6 +302,7 @@ def main(argv=None) -> int:
                             if cuda else dict(ok=False, error='skipped: no CUDA device', step_ms=None))
     result['train_graph'] = (part('train_graph', lambda: graph_check(width, batch_size, steps, a.repeats, inner, device))
                              if cuda else dict(error='skipped: no CUDA device'))
+    result['kernel_profile'] = part('kernel_profile', lambda: kernel_profile(width, batch_size, device, cuda))
     save()
     print(f"equality {'OK' if result['equality_ok'] else 'FAILED (see equality in the JSON)'}; written to {a.out}")
     return 0   # a failed equality is a result, in the JSON: the GPU part that runs this goes on to save its files

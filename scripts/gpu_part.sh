@@ -6,7 +6,8 @@
 #   (scripts/gpu_epochs.py: epoch times of the training loop, native and fast convolution), table1 (04_train 05_attacks
 #   07_corruptions: ~27 min at the paper profile on one H200 today, so it needs a longer call or the speed-ups),
 #   ablation (06_ablation), frontier (08_frontier).
-# Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"]:
+# Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] (or the
+# shared README's [".gpu/data", ".gpu/wheels"]):
 #   scripts/gpu_part.sh lease $OUT        (timeout_s 600; FGR_LEASE_S=<limit_s - 60> if the call gets less)
 # Time: FGR_LEASE_S seconds in all (default 540), the check at most FGR_CHECK_S (240). Each notebook runs as its own
 # `fgr-reproduce --only NB` into a copy of figures/<profile>, so a notebook the budget stops (SIGINT) loses only itself.
@@ -32,7 +33,7 @@ root=$PWD; start=$(date +%s); deadline=$(( start + ${FGR_LEASE_S:-540} ))
 mkdir -p "$out"; out=$(cd "$out" && pwd); exec > >(tee -a "$out/log.txt") 2>&1
 left() { echo $(( deadline - $(date +%s) )); }
 note() { echo "$*" | tee -a "$out/wall.txt"; }
-export PYTHONPATH=$root/.gpu/site:$root${PYTHONPATH:+:$PYTHONPATH}   # pyautoattack (gpu_stage.sh), then fgr
+export PYTHONPATH=$root/.gpu/wheels/site:$root${PYTHONPATH:+:$PYTHONPATH}   # pyautoattack (gpu_stage.sh), then fgr
 if [ -d .gpu/wheels ] && ! python3 -c "import papermill, ipykernel, fastcore, torchattacks" 2>/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl \
     || { note "wheels: install failed"; exit 1; }
@@ -41,7 +42,7 @@ fi
 export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=${FGR_RUNS:-/tmp/fgr-runs} FGR_CACHE=${FGR_CACHE:-/tmp/fgr-cache}
 [ -f .gpu/data/cifar10-jpeg.npz ] && export FGR_DATA=$root/.gpu/data/cifar10-jpeg.npz
 # the commit this tree was staged at (the device gets no .git): manifests record it
-[ -f .gpu/commit ] && export FGR_COMMIT=$(cat .gpu/commit)
+[ -f .gpu/wheels/COMMIT ] && export FGR_COMMIT=$(cat .gpu/wheels/COMMIT)
 note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left) $(date -u +%FT%TZ)"
 if [ "$epochs$nbs" != 0 ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
   python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stage what a GPU call needs beside the tracked tree, under .gpu/ (git-ignored): the shared wheels and CIFAR-10 archive
 # (../shared/gpu/stage), pyautoattack's package without its 43 MB of examples (05_attacks runs AutoAttack; the whole
-# wheel would not fit in a call beside the data), and the commit the tree is at. Then ONE device call, carry [".gpu"]:
+# wheel would not fit in a call beside the data), and the commit the tree is at; both under .gpu/wheels, so that the
+# shared README's carry [".gpu/data", ".gpu/wheels"] and carry [".gpu"] both bring them. Then ONE device call:
 #   scripts/gpu_part.sh lease $OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,19 +10,19 @@ shared=${FGR_SHARED_GPU:-../shared/gpu}
 "$shared/stage"
 # no GPU part runs 02_penalty, the one notebook that imports ipywidgets: 0.36 MB more room for the tracked tree
 rm -f .gpu/wheels/ipywidgets-*.whl .gpu/wheels/jupyterlab_widgets-*.whl
-rm -rf .gpu/site; mkdir -p .gpu/site
+rm -rf .gpu/site .gpu/commit .gpu/wheels/site; mkdir -p .gpu/wheels/site   # beside the wheels: any carry works
 py=python3; [ -x .venv/bin/python ] && py=.venv/bin/python          # the environment that has pyautoattack
 "$py" - <<'PY'
 import shutil, importlib.util
 from pathlib import Path
 src = Path(importlib.util.find_spec('pyautoattack').origin).parent      # from this environment: no download
-shutil.copytree(src, Path('.gpu/site')/src.name, ignore=shutil.ignore_patterns('examples', '__pycache__'))
+shutil.copytree(src, Path(".gpu/wheels/site")/src.name, ignore=shutil.ignore_patterns('examples', '__pycache__'))
 PY
 dirty=$([ -n "$(git status --porcelain --untracked-files=no)" ] && echo ' dirty' || true)
-echo "$(git rev-parse HEAD)$dirty" > .gpu/commit
+echo "$(git rev-parse HEAD)$dirty" > .gpu/wheels/COMMIT
 [ -z "$dirty" ] || echo "gpu_stage: the tree has uncommitted changes: commit first, or the results say 'dirty'" >&2
 tracked=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
 extra=$(git ls-files -z --others --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 total=$(( $(du -sb .gpu | cut -f1) + tracked + ${extra:-0} ))
-echo "gpu_stage: .gpu $(du -sh .gpu | cut -f1), commit $(cat .gpu/commit); a call carries $(( total / 1048576 )) MiB of 64"
+echo "gpu_stage: .gpu $(du -sh .gpu | cut -f1), commit $(cat .gpu/wheels/COMMIT); a call carries $(( total / 1048576 )) MiB of 64"
 [ "$total" -lt $(( 64 * 1048576 )) ] || { echo "gpu_stage: over the 64 MiB a call carries: track less" >&2; exit 1; }

@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import yaml
 
 CHECK_KEYS = ('device', 'torch', 'width', 'batch_size', 'plain_img_s', 'fgr_exact_x', 'fast_speedup', 'floor_ms',
-              'step_ms', 'achieved_tflops', 'flops', 'peak_bf16_tflops', 'equality_ok', 'timing')
+              'step_ms', 'achieved_tflops', 'flops', 'peak_bf16_tflops', 'equality_ok', 'timing', 'equality',
+              'train_graph', 'kernel_profile', 'benchmark_error')
 H100_BENCH = 'fgr-bench-h100-w1b128.json'   # step ratios of the classes a lease does not time (a committed record)
 
 
