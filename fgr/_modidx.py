@@ -2,7 +2,9 @@
 
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': 'https://github.com/fgr-repro/fgr', 'lib_path': 'fgr'},
   'syms': { 'fgr.ablation': { 'fgr.ablation.ablation_configs': ('ablation.html#ablation_configs', 'fgr/ablation.py'),
+                              'fgr.ablation.mode_configs': ('ablation.html#mode_configs', 'fgr/ablation.py'),
                               'fgr.ablation.mode_equivalence': ('ablation.html#mode_equivalence', 'fgr/ablation.py'),
+                              'fgr.ablation.mode_factors': ('ablation.html#mode_factors', 'fgr/ablation.py'),
                               'fgr.ablation.mode_references': ('ablation.html#mode_references', 'fgr/ablation.py'),
                               'fgr.ablation.publish_gpu_table2': ('ablation.html#publish_gpu_table2', 'fgr/ablation.py'),
                               'fgr.ablation.table2_markdown': ('ablation.html#table2_markdown', 'fgr/ablation.py')},

@@ -11,10 +11,11 @@ FILES_AT holds the call's files: figures.zip, runs.zip, gpu_check.json, gpu_epoc
   paper profile's training time projected from them (`projected_training_min`, its method and sources stated).
 Then rebuild the ledger here: fgr-reproduce --profile paper --only 09_claims.
 """
-import argparse, json, os, shutil, statistics, sys, tempfile, zipfile
+import argparse, json, os, shutil, sys, tempfile, zipfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import yaml
+from gpu_epochs import steady_epoch_s   # one rule for an epoch's time, here and in the lease's own timings
 
 CHECK_KEYS = ('device', 'torch', 'width', 'batch_size', 'plain_img_s', 'fgr_exact_x', 'fast_speedup', 'floor_ms',
               'step_ms', 'achieved_tflops', 'flops', 'peak_bf16_tflops', 'equality_ok', 'timing', 'equality',
@@ -51,10 +52,10 @@ def run_histories(runs_zip) -> dict:
 
 
 def epoch_seconds(runs:dict) -> dict:
-    "Returns {run: {method, epochs, median_epoch_s, epoch_s}}: the wall time of each trained epoch (test pass included)."
+    "Returns {run: {method, epochs, median_epoch_s, epoch_s}}: each trained epoch's wall time (test pass included)."
     return {name: dict(method=r['config'].get('method'), penalty_mode=r['config'].get('penalty_mode'),
                        amp=r['config'].get('amp'), epochs=len(r['epochs']),
-                       median_epoch_s=statistics.median(e['wall_s'] for e in r['epochs']),
+                       median_epoch_s=steady_epoch_s([e['wall_s'] for e in r['epochs']]),
                        epoch_s=[round(e['wall_s'], 2) for e in r['epochs']])
             for name, r in runs.items() if r['epochs']}
 
@@ -75,7 +76,7 @@ def step_ratio(cfg:dict, fgr_x:float, bench:dict) -> tuple:
 def paper_trainings(params:dict) -> list:
     "Returns the training configs of the `paper` profile: main, ablation, mode check, frontier (its seeds assumed)."
     from fgr.train import main_configs, make_config
-    from fgr.ablation import ablation_configs
+    from fgr.ablation import ablation_configs, mode_configs
     from fgr.frontier import frontier_configs, curve_of
     p = params
     cfgs = list(main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
@@ -83,9 +84,7 @@ def paper_trainings(params:dict) -> list:
     abl = ablation_configs(p['ablation'], p['width'], p['ablation_epochs'], p['batch_size'], p['lr'], p['weight_decay'],
                            p['ablation_n_train'], p['n_test'], p['seed'], p['fgr_mode'])
     cfgs += list(abl.values())
-    exact = dict(penalty_mode='double_backprop', penalty_every=1, penalty_fraction=1.0)
-    cfgs += [make_config(**{**abl['standard'], **exact, **kw, 'seed': s}) for kw in p['mode_check'].values()
-             for s in p['mode_seeds']]
+    cfgs += [c for s in p['mode_seeds'] for c in mode_configs(abl['standard'], p['mode_check'], s).values()]
     grid = {float(c): lams for c, lams in p['frontier_cutoffs']['grid'].items()}
     fr = frontier_configs(p['frontier_grid'], p['frontier_adversarial'], p['width'], p['frontier_epochs'],
                           p['batch_size'], p['lr'], p['weight_decay'], p['cutoff'], p['frontier_n_train'],

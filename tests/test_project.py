@@ -22,17 +22,15 @@ def test_smoke_profile_is_the_notebooks_defaults():
 
 def test_each_profile_mode_check_compares_one_factor_at_a_time():
     "06_ablation's mode check, as each profile sets it, on the device it is meant for (paper: CUDA): no two alike."
-    from fgr.train import make_config, mode_label, step_precision
-    from fgr.ablation import mode_references
+    from fgr.train import make_config
+    from fgr.ablation import mode_references, mode_configs, mode_factors
+    factors = lambda p, device: mode_factors(mode_configs(make_config(method='fgr', lam=0.1), p['mode_check'], 0), device)
     for name, device in (('smoke', 'cpu'), ('cpu', 'cpu'), ('paper', 'cuda')):
         p = yaml.safe_load((ROOT/'profiles'/f'{name}.yaml').read_text())
-        cfg = lambda kw: make_config(method='fgr', lam=0.1, **kw)
-        factors = {m: (mode_label(cfg(kw)), step_precision(cfg(kw), device)) for m, kw in p['mode_check'].items()}
-        refs = mode_references(factors)
-        assert set(refs) == set(factors) - {next(iter(factors))}, f'{name}.yaml: a mode_check entry has no reference'
-    paper = yaml.safe_load((ROOT/'profiles'/'paper.yaml').read_text())['mode_check']
-    assert {c for _, c in mode_references({m: (mode_label(cfg(kw)), step_precision(cfg(kw), 'cuda'))
-                                          for m, kw in paper.items()}).values()} == {'gradient', 'precision'}
+        f = factors(p, device); refs = mode_references(f)
+        assert set(refs) == set(f) - {next(iter(f))}, f'{name}.yaml: a mode_check entry has no reference'
+    paper = yaml.safe_load((ROOT/'profiles'/'paper.yaml').read_text())
+    assert {c for _, c in mode_references(factors(paper, 'cuda')).values()} == {'gradient', 'precision'}
 
 def test_readme_is_generated_from_index():
     assert (ROOT/'README.md').read_text() == index_markdown(), \
