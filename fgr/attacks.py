@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['CHECK_TOLERANCES', 'attack_loss', 'pgd_run', 'pgd_linf', 'pgd_l2', 'robust_accuracy', 'steps_accuracy',
            'accuracy_grid', 'autoattack_accuracy', 'strength_checks', 'checks_pass', 'BatchStatsModel',
-           'attack_reconstruction', 'most_consistent_reading', 'table1', 'table1_markdown']
+           'attack_reconstruction', 'most_consistent_reading', 'table1_settings', 'table1_attacks',
+           'table1_from_attacks', 'table1', 'table1_markdown', 'attack_evaluations']
 
 # %% ../nbs/05_attacks.ipynb #a7a7b1c5
 import time
@@ -254,31 +255,38 @@ def most_consistent_reading(rows_baseline:list, rows_fgr:list, paper_baseline:fl
                 baseline_covers_paper=b['ci'][0] <= paper_baseline <= b['ci'][1])
 
 # %% ../nbs/05_attacks.ipynb #3cc33c92
-def table1(models:dict, clean:dict, x, y, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool=True, seed:int=0,
-           eps:float=8 / 255, alpha:float=2 / 255, l2_eps:float=0.5, progress:bool=True) -> dict:
-    "Returns Table 1 of `models` ({name: model}): `clean` ({name: (acc %, n)}), PGD-ℓ∞, PGD-ℓ2 and AutoAttack, 95% CIs."
+def table1_settings(n:int, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool=True, seed:int=0, eps:float=8 / 255,
+                    alpha:float=2 / 255, l2_eps:float=0.5) -> dict:
+    "Returns Table 1's attack settings on `n` points: what `table1_attacks` runs, and what a run caches its rows by."
+    return dict(n=n, pgd_steps=pgd_steps, pgd_restarts=pgd_restarts, autoattack=autoattack, seed=seed, eps=eps,
+                alpha=alpha, l2_eps=l2_eps)
+
+def table1_attacks(model, x, y, s:dict, progress:bool=True, name:str='model') -> dict:
+    "Returns one model's Table 1 row of attacks on (x, y), settings `s`: PGD-ℓ∞, PGD-ℓ2, AutoAttack, 95% intervals."
     from functools import partial
-    rows = {}
-    for name, m in models.items():
-        torch.manual_seed(seed)
-        linf = robust_accuracy(m, x, y, partial(pgd_linf, eps=eps, alpha=alpha, steps=pgd_steps, restarts=pgd_restarts),
-                               progress=progress, desc=f'{name} PGD-linf')
-        torch.manual_seed(seed)
-        l2 = robust_accuracy(m, x, y, partial(pgd_l2, eps=l2_eps, alpha=l2_eps / 4, steps=pgd_steps,
-                                              restarts=pgd_restarts), progress=progress, desc=f'{name} PGD-l2')
-        acc, n_clean = clean[name]
-        r = dict(clean_acc=acc, n_clean=n_clean, clean_ci=accuracy_interval(acc, n_clean),
-                 clean_acc_attacked_subset=linf['clean_acc'], pgd_acc=linf['robust_acc'], pgd_ci=linf['robust_ci'],
-                 pgd_l2_acc=l2['robust_acc'], pgd_l2_ci=l2['robust_ci'], attack_seconds=linf['seconds'])
-        if autoattack:
-            aa = autoattack_accuracy(m, x, y, eps, seed=seed)
-            r.update(aa_acc=aa['robust_acc'], aa_ci=aa['robust_ci'], aa_seconds=aa['seconds'])
-        rows[name] = r
-    out = dict(n=len(y), attack=dict(norm='linf', eps=eps, alpha=alpha, steps=pgd_steps, restarts=pgd_restarts,
-                                     random_start=True, n=len(y)),
-               l2_attack=dict(norm='l2', eps=l2_eps, alpha=l2_eps / 4, steps=pgd_steps, restarts=pgd_restarts,
-                              n=len(y)),
-               autoattack=(dict(version='standard', eps=eps, code='pyautoattack 0.2.0', n=len(y)) if autoattack
+    pgd = dict(steps=s['pgd_steps'], restarts=s['pgd_restarts'])
+    torch.manual_seed(s['seed'])
+    linf = robust_accuracy(model, x, y, partial(pgd_linf, eps=s['eps'], alpha=s['alpha'], **pgd), progress=progress,
+                           desc=f'{name} PGD-linf')
+    torch.manual_seed(s['seed'])
+    l2 = robust_accuracy(model, x, y, partial(pgd_l2, eps=s['l2_eps'], alpha=s['l2_eps'] / 4, **pgd),
+                         progress=progress, desc=f'{name} PGD-l2')
+    r = dict(clean_acc_attacked_subset=linf['clean_acc'], pgd_acc=linf['robust_acc'], pgd_ci=linf['robust_ci'],
+             pgd_l2_acc=l2['robust_acc'], pgd_l2_ci=l2['robust_ci'], attack_seconds=linf['seconds'])
+    if s['autoattack']:
+        aa = autoattack_accuracy(model, x, y, s['eps'], seed=s['seed'])
+        r.update(aa_acc=aa['robust_acc'], aa_ci=aa['robust_ci'], aa_seconds=aa['seconds'])
+    return r
+
+def table1_from_attacks(attacks:dict, clean:dict, s:dict) -> dict:
+    "Returns Table 1 from each model's `table1_attacks` row ({name: row}) and clean accuracy ({name: (acc %, n)})."
+    rows = {name: dict(clean_acc=clean[name][0], n_clean=clean[name][1], clean_ci=accuracy_interval(*clean[name]), **a)
+            for name, a in attacks.items()}
+    n, steps, restarts = s['n'], s['pgd_steps'], s['pgd_restarts']
+    out = dict(n=n, attack=dict(norm='linf', eps=s['eps'], alpha=s['alpha'], steps=steps, restarts=restarts,
+                                random_start=True, n=n),
+               l2_attack=dict(norm='l2', eps=s['l2_eps'], alpha=s['l2_eps'] / 4, steps=steps, restarts=restarts, n=n),
+               autoattack=(dict(version='standard', eps=s['eps'], code='pyautoattack 0.2.0', n=n) if s['autoattack']
                            else None),
                models=rows)
     if 'baseline' in rows and 'fgr' in rows:
@@ -287,6 +295,12 @@ def table1(models:dict, clean:dict, x, y, pgd_steps:int=10, pgd_restarts:int=1, 
         out.update(relative_pgd_gain_pct=100 * (f['pgd_acc'] / b['pgd_acc'] - 1) if b['pgd_acc'] > 0 else None,
                    absolute_pgd_gain_pts=f['pgd_acc'] - b['pgd_acc'], clean_drop_pts=b['clean_acc'] - f['clean_acc'])
     return out
+
+def table1(models:dict, clean:dict, x, y, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool=True, seed:int=0,
+           eps:float=8 / 255, alpha:float=2 / 255, l2_eps:float=0.5, progress:bool=True) -> dict:
+    "Returns Table 1 of `models` ({name: model}): `clean` ({name: (acc %, n)}), PGD-ℓ∞, PGD-ℓ2 and AutoAttack, 95% CIs."
+    s = table1_settings(len(y), pgd_steps, pgd_restarts, autoattack, seed, eps, alpha, l2_eps)
+    return table1_from_attacks({n: table1_attacks(m, x, y, s, progress, n) for n, m in models.items()}, clean, s)
 
 def table1_markdown(t:dict, paper:dict=None, title:str='Table 1') -> str:
     "Returns Table 1 as markdown: ours with 95% intervals, then the paper's numbers in their own columns."
@@ -314,3 +328,28 @@ def table1_markdown(t:dict, paper:dict=None, title:str='Table 1') -> str:
         notes.append(f"FGR's PGD gain: {t['absolute_pgd_gain_pts']:+.2f} points absolute, " + rel
                      + f"; clean-accuracy drop: {t['clean_drop_pts']:.2f} points.")
     return '\n'.join([title + '.', '', *rows, '', ' '.join(notes)])
+
+# %% ../nbs/05_attacks.ipynb #7a42608d
+def attack_evaluations(run, data, n_attack:int, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool=True,
+                       n_check:int=1000, square_queries:int=1000, heat_eps=(1, 2, 4, 8, 16), heat_steps=(1, 2, 5),
+                       seed:int=0, progress:bool=True) -> dict:
+    "Returns {'table1', 'grid', 'checks', 'reconstruction'}: this notebook's evaluations of one run, each cached by it."
+    from fgr.train import cached_evaluation, eval_model
+    xa, ya = data.test_x[:n_attack], data.test_y[:n_attack]; xc, yc = xa[:n_check], ya[:n_check]
+    s = table1_settings(len(ya), pgd_steps, pgd_restarts, autoattack, seed)
+    model = lambda: eval_model(run)   # loaded only to compute: a record read back needs no model
+    def cached(kind, params, compute): return cached_evaluation(run, kind, [data.source, params], compute)
+    def timed(compute): t0 = time.time(); r = compute(); return dict(r, seconds=time.time() - t0)
+    def grid():
+        torch.manual_seed(seed)
+        return dict(accuracy=accuracy_grid(model(), xa, ya, [e / 255 for e in heat_eps], heat_steps,
+                                           progress=progress).tolist())
+    return dict(
+        table1=cached('table1', s, lambda: table1_attacks(model(), xa, ya, s, progress, run.path.name)),
+        grid=cached('grid', [len(ya), list(heat_eps), list(heat_steps), seed], lambda: timed(grid)),
+        checks=cached('checks', [len(yc), pgd_steps, pgd_restarts, square_queries, seed],
+                      lambda: strength_checks(model(), xc, yc, 8 / 255, 2 / 255, pgd_steps, pgd_restarts,
+                                              square_queries, seed)),
+        reconstruction=cached('reconstruction', [len(ya), seed], lambda: timed(
+            lambda: dict(rows=attack_reconstruction(model(), xa, ya, 8 / 255, seed=seed)))))
+

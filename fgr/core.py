@@ -110,7 +110,8 @@ def environment_info() -> dict:
     if cuda: device = torch.cuda.get_device_name(0)
     else: device = (f'CPU ({platform.processor() or platform.machine()}, '
                     f'{os.cpu_count()} cores, {torch.get_num_threads()} threads)')
-    switches = {k: os.environ[k] for k in ('FGR_FAST_CONV', 'FGR_CUDNN_BENCHMARK') if k in os.environ}   # speed-ups
+    switches = {k: os.environ[k] for k in ('FGR_FAST_CONV', 'FGR_CUDNN_BENCHMARK', 'FGR_CUDA_GRAPH', 'FGR_COMPILE')
+                if k in os.environ}   # speed-ups
     return dict(device=device,
                 torch=torch.__version__, python=platform.python_version(), git_commit=commit, git_dirty=dirty,
                 time=time.strftime('%Y-%m-%dT%H:%M:%S%z'), **(dict(speed_switches=switches) if switches else {}))

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['CORRUPTIONS', 'FAMILIES', 'MIN_CHANGE', 'MIN_IMAGE_CHANGE', 'FAMILY_GROUPS', 'READING', 'corrupt',
-           'corruption_change', 'check_change', 'corruption_correct', 'corruption_accuracy', 'family_scores',
-           'corruption_summary', 'corruption_difference', 'direction', 'corruption_verdict']
+           'corruption_change', 'check_change', 'corruption_correct', 'corruption_accuracy', 'run_corruption_correct',
+           'family_scores', 'corruption_summary', 'corruption_difference', 'direction', 'corruption_verdict']
 
 # %% ../nbs/07_corruptions.ipynb #9fa0d290
 import math
@@ -120,6 +120,20 @@ def corruption_accuracy(correct:dict) -> dict:
     "Returns {corruption: [accuracy % at severity 1..5], 'clean': accuracy %} from `corruption_correct`'s output."
     pct = lambda h: 100 * float(np.mean(h))
     return {k: pct(v) if k == 'clean' else [pct(r) for r in v] for k, v in correct.items()}
+
+# %% ../nbs/07_corruptions.ipynb #592f788a
+def run_corruption_correct(run, x, y, source:str, seed:int=0, progress:bool=True) -> dict:
+    "Returns `corruption_correct`'s {'clean': bool (N,), corruption: bool (5, N)} for one run; kept in its folder."
+    import base64
+    from fgr.train import cached_evaluation, eval_model
+    def compute():   # bits, packed: 750,000 outcomes of 10,000 images are 94 kB, not megabytes of JSON
+        c = corruption_correct({'m': eval_model(run)}, x, y, seed=seed, progress=progress)['m']
+        return {k: dict(shape=list(v.shape), bits=base64.b64encode(np.packbits(v)).decode()) for k, v in c.items()}
+    settings = {c: [f, list(p)] for c, (f, p, _) in CORRUPTIONS.items()}
+    rec = cached_evaluation(run, 'corruptions', [source, len(y), seed, settings], compute)
+    unpack = lambda v: np.unpackbits(np.frombuffer(base64.b64decode(v['bits']), np.uint8), count=math.prod(v['shape']))
+    return {k: unpack(v).astype(bool).reshape(v['shape']) for k, v in rec.items()}
+
 
 # %% ../nbs/07_corruptions.ipynb #a6a3a450
 FAMILY_GROUPS = {**{f: (f,) for f in FAMILIES}, 'noise_and_blur': ('noise', 'blur'), 'all': FAMILIES}

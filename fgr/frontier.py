@@ -12,14 +12,14 @@ __all__ = ['PENALTY_METHODS', 'T975', 'BOOTSTRAP_REPS', 'MASK_CUTOFFS', 'STYLE',
            'mask_answer', 'frontier_summary', 'published_frontier']
 
 # %% ../nbs/08_frontier.ipynb #c48679bd
-import json, math, hashlib, statistics
+import json, math, statistics
 from functools import partial
 import numpy as np
 import torch
-from .core import save_json, paper_claims
+from .core import paper_claims
 from .penalty import high_pass_mask
 from .stats import equivalence
-from .train import make_config, clean_accuracy, METHODS, step_benchmark, mode_label
+from .train import make_config, clean_accuracy, METHODS, step_benchmark, mode_label, cached_evaluation, eval_model
 from .runs import run_all
 from .attacks import robust_accuracy, pgd_linf, pgd_l2, wilson_interval, autoattack_accuracy
 
@@ -79,17 +79,11 @@ def is_cutoff_curve(curve:str) -> bool:
     return curve.startswith('fgr c=')
 
 # %% ../nbs/08_frontier.ipynb #169996ef
-def _cached(path, compute):
-    "Returns the JSON stored at `path`, or computes it, stores it atomically and returns it."
-    if path.exists(): return json.loads(path.read_text())
-    r = compute(); save_json(r, path); return r
-
 def evaluate_point(run, data, n_test=None, n_attack:int=1000, pgd_steps:int=10, seed:int=0, progress:bool=True) -> dict:
     "Returns a run's clean, PGD-ℓ∞ (8/255) and PGD-ℓ2 (0.5) accuracy (%) with 95% intervals; cached by the run."
     yt = data.test_y[:n_test]
-    key = hashlib.sha1(json.dumps([len(yt), n_attack, pgd_steps, seed, data.source]).encode()).hexdigest()[:8]
     def compute():
-        model = run.model.eval()
+        model = eval_model(run)
         clean = clean_accuracy(model, data, n_test)
         x, y, r = data.test_x[:n_attack], data.test_y[:n_attack], {}
         for name, atk in (('pgd', partial(pgd_linf, eps=8 / 255, alpha=2 / 255, steps=pgd_steps)),
@@ -100,12 +94,12 @@ def evaluate_point(run, data, n_test=None, n_attack:int=1000, pgd_steps:int=10, 
         n = len(yt)
         return dict(clean=clean, clean_ci=list(wilson_interval(round(clean * n / 100), n)), n_test=n, n_attack=len(y),
                     pgd_steps=pgd_steps, **r)
-    return _cached(run.path/f'eval-{key}.json', compute)
+    return cached_evaluation(run, 'eval', [len(yt), n_attack, pgd_steps, seed, data.source], compute)
 
 def autoattack_point(run, data, n:int, seed:int=0) -> dict:
     "Returns AutoAttack (standard, ℓ∞ 8/255) accuracy (%) on the first `n` test images; cached by the run."
-    return _cached(run.path/f'autoattack-n{n}-s{seed}-{data.source[:12].replace(" ", "_")}.json',
-                   lambda: autoattack_accuracy(run.model.eval(), data.test_x[:n], data.test_y[:n], seed=seed))
+    return cached_evaluation(run, 'autoattack', [n, seed, data.source],
+                             lambda: autoattack_accuracy(eval_model(run), data.test_x[:n], data.test_y[:n], seed=seed))
 
 # %% ../nbs/08_frontier.ipynb #6154ed5a
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,

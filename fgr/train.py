@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
-           'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run', 'cuda_graph',
-           'steps_undone', 'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'step_precision',
-           'optimizer', 'train', 'recipe', 'main_configs', 'mode_label', 'plot_figure1', 'step_benchmark',
+           'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run',
+           'finished_elsewhere', 'cached_evaluation', 'cuda_graph', 'steps_undone', 'GraphedStep', 'channels_last',
+           'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model', 'step_precision', 'optimizer', 'train',
+           'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1', 'step_benchmark',
            'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
@@ -167,11 +168,20 @@ def run_name(cfg:dict) -> str:
 
 @dataclass
 class Run:
-    "A trained (or partly trained) run in the store: its folder, config, per-epoch history and model."
+    "A run in the store: its folder, config, per-epoch history and model (`net`; None where its checkpoint is not)."
     path: Path
     config: dict
     history: list
-    model: torch.nn.Module = field(repr=False, default=None)
+    net: torch.nn.Module = field(repr=False, default=None)
+    @property
+    def model(self) -> torch.nn.Module:
+        "Returns the trained model, or raises naming the fix where the run finished elsewhere, without its checkpoint."
+        if self.net is None:
+            raise FileNotFoundError(
+                f'run {self.path.name} finished elsewhere: its history and cached evaluations are here, its checkpoint '
+                'is not (a GPU part brings none back), and this evaluation is not cached. Run the part that trained '
+                f'it again, now with this evaluation, or delete {self.path} to retrain it here.')
+        return self.net
     @property
     def done(self) -> bool:
         "Returns True when the run has trained all `config['epochs']` epochs (`train` resumes a run that has not)."
@@ -189,6 +199,19 @@ def _save_checkpoint(path, model, opt, sched, history):
     with atomic_path(path/'checkpoint.pt') as tmp:
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), history=history), tmp)
     save_json(dict(epochs=history), path/'history.json')
+
+def finished_elsewhere(path, epochs:int) -> list:
+    "Returns the history of a run at `path` that finished all `epochs` but has no checkpoint here, else None."
+    if (path/'checkpoint.pt').exists() or not (path/'history.json').exists(): return None
+    history = json.loads((path/'history.json').read_text())['epochs']
+    return history if len(history) == epochs else None   # a partial history without its checkpoint: train again
+
+def cached_evaluation(run, kind:str, params, compute):
+    "Returns the evaluation `kind` of `run` with `params` (JSON-able): read from the run's folder, else computed."
+    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+    path = Path(run.path)/f'{kind}-{key}.json'
+    if path.exists(): return json.loads(path.read_text())
+    r = compute(); save_json(r, path); return r
 
 # %% ../nbs/04_train.ipynb #c2dab2d3
 def cuda_graph(device) -> bool:
@@ -265,6 +288,17 @@ def cudnn_benchmark(device) -> bool:
     "Returns whether `train` lets cuDNN time its algorithms (`cudnn.benchmark`): on CUDA unless FGR_CUDNN_BENCHMARK=0."
     return str(device).startswith('cuda') and os.environ.get('FGR_CUDNN_BENCHMARK', '1') != '0'   # shapes are static
 
+def compile_eval() -> bool:
+    "Returns whether `eval_model` hands evaluations and attacks a `torch.compile`d model: when FGR_COMPILE=1."
+    # Off by default until scripts/gpu_check.py has timed it on a GPU. Training cannot use it (AOTAutograd refuses a
+    # double backward); attacks need one backward, which it compiles. On a CPU a first call compiles for seconds.
+    return os.environ.get('FGR_COMPILE') == '1'
+
+def eval_model(run) -> torch.nn.Module:
+    "Returns `run`'s model as evaluations and attacks take it: fp32, contiguous, eval mode; compiled if `compile_eval`."
+    m = run.model.float().to(memory_format=torch.contiguous_format).eval()
+    return torch.compile(m).eval() if compile_eval() else m   # new instances reuse the compiled code: no recompile
+
 def step_precision(cfg:dict, device) -> str:
     "Returns the precision `train` computes `cfg`'s gradient in on `device`: 'fp32', 'bf16' or 'bf16, penalty in fp32'."
     if not (cfg['amp'] and str(device).startswith('cuda')): return 'fp32'   # autocast acts on CUDA only
@@ -299,6 +333,8 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     key = dict(cfg, data=data.source)
     path = runs_dir(profile or 'user')/run_name(key); path.mkdir(parents=True, exist_ok=True)
     save_json(key, path/'config.json')
+    done_elsewhere = finished_elsewhere(path, cfg['epochs'])
+    if done_elsewhere is not None: return Run(path, key, done_elsewhere)   # its evaluations come from their caches
     torch.manual_seed(cfg['seed'])
     model = resnet18(cfg['width'], fast_conv=fast_conv(device)).to(device)
     if cl: model = model.to(memory_format=torch.channels_last)
@@ -368,10 +404,19 @@ def mode_label(cfg:dict) -> str:
     return s
 
 # %% ../nbs/04_train.ipynb #2ede84cf
+def gradient_spectrum(run, x, y) -> tuple:
+    "Returns (frequencies, mean power) of the radial spectrum of `run`'s input gradients on (x, y); cached by the run."
+    from fgr.spectral import radial_power_spectrum
+    def compute():
+        dev = next(run.model.parameters()).device
+        _, g = input_gradients(run.model.eval(), x.to(dev), y.to(dev))
+        return [v.tolist() for v in radial_power_spectrum(g)]
+    probe = hashlib.sha1(x.detach().cpu().numpy().tobytes() + y.cpu().numpy().tobytes()).hexdigest()[:12]
+    return tuple(cached_evaluation(run, 'spectrum', [probe, len(y)], compute))
+
 def plot_figure1(runs:dict, probe, robust:dict=None):
     "Returns Figure 1 from `runs` ({'baseline': Run, 'fgr': Run}), a probe (x, y) and optional {name: (clean, pgd)}."
     import matplotlib.pyplot as plt
-    from fgr.spectral import radial_power_spectrum
     colors = dict(baseline='tab:blue', fgr='tab:red')
     fig, ax = plt.subplots(2, 3, figsize=(15, 8))
     for name, r in runs.items():
@@ -384,8 +429,7 @@ def plot_figure1(runs:dict, probe, robust:dict=None):
         if 'penalty' in r.final: ax[0, 2].semilogy(ep, col('penalty'), c=c, label=f"{name} (λ={r.config['lam']:g})")
         ax[1, 2].semilogy(ep, col('probe_high'), '-', c=c, label=f'{name} high')
         ax[1, 2].semilogy(ep, col('probe_low'), ':', c=c, label=f'{name} low')
-        _, g = input_gradients(r.model.eval(), *probe)
-        f, p = radial_power_spectrum(g)
+        f, p = gradient_spectrum(r, *probe)
         ax[1, 0].semilogy(f, p, c=c, label=name)
     cut = next(iter(runs.values())).config['cutoff']
     ax[1, 0].axvline(cut, c='gray', ls=':', label=f'cutoff {cut:g}')

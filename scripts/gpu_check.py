@@ -12,7 +12,9 @@
 (c) CUDA graph: tries to capture the whole fast FGR step (optimizer step inside); reports its replay time, or the error;
 (d) fgr.train's own step (`GraphedStep`, FGR_CUDA_GRAPH=1) against its eager step, plain and exact FGR, bf16: loss
     trajectories over the same batches and schedule, and the time of each;
-(e) where the time goes: the top operators of the plain, native and fast FGR steps by device time (torch.profiler).
+(e) where the time goes: the top operators of the plain, native and fast FGR steps by device time (torch.profiler);
+(f) torch.compile for attacks (`fgr.train.eval_model`, FGR_COMPILE=1): PGD-10 on random images with the eager and the
+    compiled model, the first call (compilation) and the median of the later rounds, and how far the results differ.
 Offline: random images with labels from a fixed random rule, no data set. Writes one JSON to OUT.json after every part.
 Without CUDA it says so, skips the CUDA-only parts and runs every other code path on the CPU at a tiny width: the
 numbers of such a run only show that the script works.
@@ -261,6 +263,38 @@ def graph_check(width, batch_size, steps, repeats, inner, device) -> dict:
     return out
 
 
+def compile_check(width, device, cuda, n:int=2000, batch:int=500, repeats:int=3) -> dict:
+    "Returns PGD-10 (ℓ∞ 8/255) on `n` random images, eager against `torch.compile`d (`eval_model`): times, agreement."
+    import os
+    from fgr.attacks import pgd_linf
+    from fgr.train import Run, eval_model
+    torch.manual_seed(0); run = Run(Path('.'), {}, [], resnet18(width).to(device))
+    x, y = torch.rand(n, 3, 32, 32, device=device), torch.randint(0, 10, (n,), device=device)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    def attack_all(m):
+        torch.manual_seed(1)
+        return torch.cat([pgd_linf(m, x[i:i + batch], y[i:i + batch], 8 / 255, 2 / 255, 10) for i in range(0, n, batch)])
+    saved = os.environ.get('FGR_COMPILE'); os.environ['FGR_COMPILE'] = '1'
+    try: compiled = eval_model(run)
+    finally:
+        if saved is None: os.environ.pop('FGR_COMPILE')
+        else: os.environ['FGR_COMPILE'] = saved
+    out, adv = {}, {}
+    for name, m in (('eager', eval_model(run)), ('compiled', compiled)):
+        t0 = time.time(); adv[name] = attack_all(m); sync(); first = time.time() - t0   # compiled: compilation too
+        rounds = []
+        for _ in range(repeats): t0 = time.time(); attack_all(m); sync(); rounds.append(time.time() - t0)
+        out[name] = dict(first_s=round(first, 3), median_s=round(statistics.median(rounds), 4), rounds_s=rounds)
+    ref = eval_model(run)
+    with torch.no_grad(): agree = (ref(adv['eager']).argmax(1) == ref(adv['compiled']).argmax(1)).float().mean().item()
+    res = dict(n=n, batch=batch, attack='PGD-linf, eps 8/255, alpha 2/255, 10 steps, random start, seeded', **out,
+               max_abs_adv_diff=(adv['eager'] - adv['compiled']).abs().max().item(), prediction_agreement=agree,
+               speedup=out['eager']['median_s'] / out['compiled']['median_s'])
+    print(f"compile: eager {out['eager']['median_s']:.3f} s, compiled {out['compiled']['median_s']:.3f} s "
+          f"(first call {out['compiled']['first_s']:.1f} s), agreement {agree:.4f}", flush=True)
+    return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('out', help='the JSON file to write')
@@ -303,6 +337,8 @@ def main(argv=None) -> int:
     result['train_graph'] = (part('train_graph', lambda: graph_check(width, batch_size, steps, a.repeats, inner, device))
                              if cuda else dict(error='skipped: no CUDA device'))
     result['kernel_profile'] = part('kernel_profile', lambda: kernel_profile(width, batch_size, device, cuda))
+    result['compile'] = (part('compile', lambda: compile_check(width, device, cuda)) if cuda
+                         else dict(error='skipped: no CUDA device (tests/test_compile.py checks it on the CPU)'))
     save()
     print(f"equality {'OK' if result['equality_ok'] else 'FAILED (see equality in the JSON)'}; written to {a.out}")
     return 0   # a failed equality is a result, in the JSON: the GPU part that runs this goes on to save its files

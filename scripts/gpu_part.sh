@@ -5,20 +5,24 @@
 #   convolution equal to PyTorch's, steps timed against their FLOP floor, CUDA-graph capture), epochs
 #   (scripts/gpu_epochs.py: epoch times of the training loop, native and fast convolution), table1 (04_train 05_attacks
 #   07_corruptions: ~27 min at the paper profile on one H200 today, so it needs a longer call or the speed-ups),
-#   ablation (06_ablation), frontier (08_frontier).
+#   ablation (06_ablation), frontier (08_frontier), run:NAME[,NAME] (scripts/gpu_run.py: one run of Table 1 trained and
+#   every evaluation of it kept in its folder, so that table1 later builds its tables from the records without
+#   retraining: Table 1 across several calls).
+# Records that earlier calls brought back (parts/<profile>/runs.zip, tracked, merged by publish_gpu_part.py; FGR_PARTS:
+# another folder) are unpacked into the run store first: a finished run there is not trained again, nor re-evaluated.
 # Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] (or the
 # shared README's [".gpu/data", ".gpu/wheels"]):
 #   scripts/gpu_part.sh lease $OUT        (timeout_s 600; FGR_LEASE_S=<limit_s - 60> if the call gets less)
 # Time: FGR_LEASE_S seconds in all (default 540), the check at most FGR_CHECK_S (240). Each notebook runs as its own
 # `fgr-reproduce --only NB` into a copy of figures/<profile>, so a notebook the budget stops (SIGINT) loses only itself.
 # OUT holds at most 7 files (a call brings back 8, two folders down), packed after every stage so that a call killed at
-# its limit still returns what finished: figures.zip (figures/<profile> after this part), runs.zip (config, history and
-# kernel log of every run: no checkpoints), gpu_check.json, gpu_epochs.json, wall.txt, log.txt.
+# its limit still returns what finished: figures.zip (figures/<profile> after this part), runs.zip (config, history,
+# evaluations and kernel log of every run: no checkpoints), gpu_check.json, gpu_epochs.json, wall.txt, log.txt.
 # Publish here: python scripts/publish_gpu_part.py FILES_AT (replaces figures/<profile>, writes gpu_speed.json).
 set -uo pipefail
 part=${1:?usage: scripts/gpu_part.sh PART OUT [--profile NAME]}; out=${2:?usage: scripts/gpu_part.sh PART OUT}
 profile=paper; if [ "${3:-}" = "--profile" ]; then profile=${4:?--profile needs a name}; fi
-check=0; epochs=0; nbs=""
+check=0; epochs=0; nbs=""; runs=""
 case "$part" in
   lease) check=1; epochs=1 ;;
   check) check=1 ;;
@@ -26,7 +30,8 @@ case "$part" in
   table1) nbs="04_train 05_attacks 07_corruptions" ;;
   ablation) nbs="06_ablation" ;;
   frontier) nbs="08_frontier" ;;
-  *) echo "unknown part '$part': choose lease, check, epochs, table1, ablation or frontier" >&2; exit 2 ;;
+  run:?*) runs=${part#run:} ;;
+  *) echo "unknown part '$part': choose lease, check, epochs, table1, ablation, frontier or run:NAME" >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."
 root=$PWD; start=$(date +%s); deadline=$(( start + ${FGR_LEASE_S:-540} ))
@@ -44,7 +49,11 @@ export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=${FGR_RUNS:-/tmp/fgr-runs} FGR_
 # the commit this tree was staged at (the device gets no .git): manifests record it
 [ -f .gpu/wheels/COMMIT ] && export FGR_COMMIT=$(cat .gpu/wheels/COMMIT)
 note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left) $(date -u +%FT%TZ)"
-if [ "$epochs$nbs" != 0 ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
+records=${FGR_PARTS:-parts}/$profile/runs.zip   # what earlier calls brought back: histories and evaluations
+if [ -f "$records" ]; then
+  mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$records" "$FGR_RUNS" && note "records: $records unpacked"
+fi
+if [ "$epochs$nbs$runs" != 0 ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
   python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3
   note "data: CIFAR-10 not found (stage .gpu/data with scripts/gpu_stage.sh and carry .gpu)"; exit 2
 fi
@@ -72,7 +81,11 @@ if [ "$check" = 1 ]; then
   if python3 -c "import json, sys; r = json.load(open(sys.argv[1])); \
 sys.exit(0 if r.get('equality_ok') and (r.get('fast_speedup') or 0) > 1.05 else 1)" "$out/gpu_check.json" 2>/dev/null
   then export FGR_FAST_CONV=1; fi
-  note "fast_conv=${FGR_FAST_CONV:-0}"; pack
+  # so do compiled attacks, where they agreed with eager ones and were faster
+  if python3 -c "import json, sys; c = json.load(open(sys.argv[1])).get('compile') or {}; \
+sys.exit(0 if (c.get('prediction_agreement') or 0) >= 0.999 and (c.get('speedup') or 0) > 1.05 else 1)" \
+    "$out/gpu_check.json" 2>/dev/null; then export FGR_COMPILE=1; fi
+  note "fast_conv=${FGR_FAST_CONV:-0} compile=${FGR_COMPILE:-0}"; pack
 fi
 if [ "$epochs" = 1 ]; then
   t=$(left); s=$(date +%s)
@@ -80,6 +93,13 @@ if [ "$epochs" = 1 ]; then
     timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_epochs.py "$out/gpu_epochs.json" --profile "$profile"
     note "epochs: rc=$? wall_s=$(( $(date +%s) - s ))"; fi
 fi
+for name in ${runs//,/ }; do
+  t=$(left)
+  if [ "$t" -lt 60 ]; then note "run:$name: not started, $t s left"; continue; fi
+  s=$(date +%s)
+  timeout --signal=INT --kill-after=30 "$t" python3 scripts/gpu_run.py "$name" --profile "$profile"
+  note "run:$name: rc=$? wall_s=$(( $(date +%s) - s ))"; pack
+done
 fig=$out/figures/$profile; mkdir -p "$out/figures"
 [ -d "figures/$profile" ] && cp -r "figures/$profile" "$fig"    # the published folder, this part's notebooks added
 for nb in $nbs; do

@@ -4,6 +4,8 @@
     python scripts/publish_gpu_part.py FILES_AT [--root .]
 
 FILES_AT holds the call's files: figures.zip, runs.zip, gpu_check.json, gpu_epochs.json, wall.txt (log.txt: people).
+- the finished runs of runs.zip (config, history, evaluations; never checkpoints) are merged into parts/<profile>/runs.zip
+  (tracked), which the next call unpacks into its run store: Table 1 or a frontier assembled from several calls;
 - where notebooks ran, figures.zip replaces figures/<profile> (one rename: the notebooks that finished there, with the
   manifest that fgr-reproduce merged part by part; a notebook the budget stopped left it unchanged);
 - gpu_speed.json (in that folder) gathers the check (FLOPs, floors, step times, equality, CUDA graph), the epoch times of
@@ -142,6 +144,26 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
     return rec
 
 
+def merge_records(runs_zip, root, profile:str) -> Path:
+    "Returns root/parts/<profile>/runs.zip with the finished runs of a call's `runs_zip` merged in (the call's win)."
+    def finished(z, names, run):   # a history of all the run's epochs: a later call needs no checkpoint to use it
+        h, c = f'{run}/history.json', f'{run}/config.json'
+        return h in names and c in names and len(json.loads(z.read(h))['epochs']) == json.loads(z.read(c))['epochs']
+    dest = Path(root)/'parts'/profile/'runs.zip'; dest.parent.mkdir(parents=True, exist_ok=True)
+    entries = {}
+    if dest.exists():
+        with zipfile.ZipFile(dest) as z: entries = {n: z.read(n) for n in z.namelist()}
+    with zipfile.ZipFile(runs_zip) as z:
+        names = set(z.namelist())
+        runs = {str(Path(n).parent) for n in names if n.startswith(f'{profile}/') and n.endswith('/history.json')}
+        entries.update({n: z.read(n) for n in names if str(Path(n).parent) in runs and finished(z, names, Path(n).parent)})
+    tmp = dest.with_suffix('.tmp')
+    with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as z:
+        for n in sorted(entries): z.writestr(n, entries[n])
+    os.replace(tmp, dest)
+    return dest
+
+
 def publish_part(files, root) -> Path:
     "Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder."
     from fgr.core import save_json
@@ -150,6 +172,8 @@ def publish_part(files, root) -> Path:
     profile = wall.get('profile')
     if not profile: raise SystemExit(f'{files}/wall.txt names no profile: is FILES_AT what gpu_part.sh wrote?')
     out = root/'figures'/profile
+    if (files/'runs.zip').exists(): merge_records(files/'runs.zip', root, profile)   # for the next call's notebooks
+    if wall.get('part', '').startswith('run:'): return out   # records only: the lease's gpu_speed.json stays
     if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
         out.mkdir(parents=True, exist_ok=True); save_json(gpu_speed(files, wall, out), out/'gpu_speed.json')
         return out
@@ -171,6 +195,10 @@ def main(argv=None) -> int:
     ap.add_argument('--root', default=str(Path(__file__).resolve().parents[1]), help='the repository (default: this)')
     a = ap.parse_args(argv)
     out = publish_part(a.files, a.root)
+    records = Path(a.root)/'parts'/out.name/'runs.zip'
+    if records.exists(): print(f'run records (configs, histories, evaluations) in {records}: '
+                               f'{records.stat().st_size / 1024:.0f} kB, tracked; the next call unpacks them')
+    if not (out/'gpu_speed.json').exists(): return 0
     speed = json.loads((out/'gpu_speed.json').read_text())
     print(f"published {out}: notebooks {speed['notebooks']}; projected paper profile (training) "
           f"{speed['paper_profile_projected_min']} min. Next: fgr-reproduce --profile {out.name} --only 09_claims")

@@ -62,3 +62,27 @@ def test_projection_counts_every_training_of_the_paper_profile():
     assert abs(p2['projected_training_min'] - 2 * p1['projected_training_min']) < 0.2   # linear in the epoch times
     main = 50 * (4.6 + 17.7) / 60                                                         # the two 50-epoch runs alone
     assert p1['projected_training_min'] > main
+
+def test_table1_across_calls_from_run_records_without_checkpoints(tmp_path):
+    "Two calls train and evaluate one run each; a third, on a fresh store, builds Table 1 from their records alone."
+    for i, name in enumerate(('baseline', 'fgr')):
+        r = gpu_part(f'run:{name}', tmp_path/f'out{i}', FGR_RUNS=str(tmp_path/f'store{i}'))   # a fresh machine each
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        assert f'run:{name}: rc=0' in (tmp_path/f'out{i}'/'wall.txt').read_text()
+        with zipfile.ZipFile(tmp_path/f'out{i}'/'runs.zip') as z: names = z.namelist()
+        assert not [n for n in names if n.endswith('.pt')] and [n for n in names if '/table1-' in n], names
+        (tmp_path/'repo'/'figures'/'smoke').mkdir(parents=True, exist_ok=True)
+        pub.publish_part(tmp_path/f'out{i}', tmp_path/'repo')
+    assert not (tmp_path/'repo'/'figures'/'smoke'/'gpu_speed.json').exists()   # records only: no speed record
+    with zipfile.ZipFile(tmp_path/'repo'/'parts'/'smoke'/'runs.zip') as z:
+        runs = {n.split('/')[1] for n in z.namelist()}
+    assert sorted(r.split('-')[0] for r in runs) == ['baseline', 'fgr'], runs
+    r = gpu_part('table1', tmp_path/'out2', FGR_RUNS=str(tmp_path/'store2'), FGR_PARTS=str(tmp_path/'repo'/'parts'))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    wall = pub.read_wall((tmp_path/'out2'/'wall.txt').read_text())
+    assert {nb: v['rc'] for nb, v in wall['notebooks'].items()} == dict.fromkeys(('04_train', '05_attacks',
+                                                                                 '07_corruptions'), 0), wall
+    assert not list((tmp_path/'store2').rglob('*.pt'))                        # nothing trained again
+    out = pub.publish_part(tmp_path/'out2', tmp_path/'repo')
+    t1 = json.loads((out/'table1.json').read_text())
+    assert set(t1['models']) == {'baseline', 'fgr'} and sorted(t1['runs'].values()) == sorted(runs)
