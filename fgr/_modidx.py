@@ -320,6 +320,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fgr.train.GraphedStep.__call__': ('train.html#graphedstep.__call__', 'fgr/train.py'),
                            'fgr.train.GraphedStep.__init__': ('train.html#graphedstep.__init__', 'fgr/train.py'),
                            'fgr.train.GraphedStep._capture': ('train.html#graphedstep._capture', 'fgr/train.py'),
+                           'fgr.train.ModelNotHere': ('train.html#modelnothere', 'fgr/train.py'),
                            'fgr.train.Run': ('train.html#run', 'fgr/train.py'),
                            'fgr.train.Run.done': ('train.html#run.done', 'fgr/train.py'),
                            'fgr.train.Run.final': ('train.html#run.final', 'fgr/train.py'),

@@ -65,7 +65,8 @@ def executor_settings(executor:str=None, runs_per_gpu:int=None) -> dict:
     return dict(executor=executor, address=os.environ.get('FGR_RAY_ADDRESS') or None, runs_per_gpu=int(n))
 
 # %% ../nbs/94_runs.ipynb #199256ba
-_FORWARDED = ('FGR_DATA', 'FGR_OFFLINE', 'FGR_CACHE', 'FGR_CPU_CHANNELS_LAST')   # the driver's settings a task needs
+_FORWARDED = ('FGR_DATA', 'FGR_OFFLINE', 'FGR_CACHE', 'FGR_CPU_CHANNELS_LAST',   # the driver's settings a task needs
+              'FGR_FAST_CONV', 'FGR_CUDNN_BENCHMARK', 'FGR_CUDA_GRAPH', 'FGR_COMPILE')   # and its speed switches
 
 def import_ray():
     "Returns the `ray` module, or raises an ImportError naming the install command (Ray is an optional extra)."

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline',
-           'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'Run',
+           'pgd_at', 'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'ModelNotHere', 'Run',
            'finished_elsewhere', 'cached_evaluation', 'cuda_graph', 'steps_undone', 'GraphedStep', 'channels_last',
            'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model', 'step_precision', 'optimizer', 'train',
            'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1', 'step_benchmark',
@@ -166,6 +166,9 @@ def run_name(cfg:dict) -> str:
     h = hashlib.sha1(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:8]
     return f"{cfg['method']}-lam{cfg['lam']:g}-c{cfg['cutoff']:g}-w{cfg['width']:g}-e{cfg['epochs']}-{h}"
 
+class ModelNotHere(FileNotFoundError):
+    "Raised by `Run.model` where a run finished elsewhere and an evaluation that no record holds needs its model."
+
 @dataclass
 class Run:
     "A run in the store: its folder, config, per-epoch history and model (`net`; None where its checkpoint is not)."
@@ -177,10 +180,11 @@ class Run:
     def model(self) -> torch.nn.Module:
         "Returns the trained model, or raises naming the fix where the run finished elsewhere, without its checkpoint."
         if self.net is None:
-            raise FileNotFoundError(
-                f'run {self.path.name} finished elsewhere: its history and cached evaluations are here, its checkpoint '
-                'is not (a GPU part brings none back), and this evaluation is not cached. Run the part that trained '
-                f'it again, now with this evaluation, or delete {self.path} to retrain it here.')
+            raise ModelNotHere(
+                f'run {self.path.name} finished elsewhere: its history and evaluation records are here, its checkpoint '
+                'is not (a GPU part brings none back), and no record holds this evaluation, so the run must train '
+                f'again: delete {self.path} (and its entries in parts/<profile>/runs.zip, where a GPU part brought '
+                'it) and rerun. scripts/gpu_run.py does this itself.')
         return self.net
     @property
     def done(self) -> bool:
@@ -208,6 +212,7 @@ def finished_elsewhere(path, epochs:int) -> list:
 
 def cached_evaluation(run, kind:str, params, compute):
     "Returns the evaluation `kind` of `run` with `params` (JSON-able): read from the run's folder, else computed."
+    # `params` must hold every setting the result depends on: a record with the same kind and params is reused
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
     path = Path(run.path)/f'{kind}-{key}.json'
     if path.exists(): return json.loads(path.read_text())
@@ -408,8 +413,8 @@ def gradient_spectrum(run, x, y) -> tuple:
     "Returns (frequencies, mean power) of the radial spectrum of `run`'s input gradients on (x, y); cached by the run."
     from fgr.spectral import radial_power_spectrum
     def compute():
-        dev = next(run.model.parameters()).device
-        _, g = input_gradients(run.model.eval(), x.to(dev), y.to(dev))
+        model = eval_model(run); dev = next(model.parameters()).device   # as every evaluation takes the model
+        _, g = input_gradients(model, x.to(dev), y.to(dev))
         return [v.tolist() for v in radial_power_spectrum(g)]
     probe = hashlib.sha1(x.detach().cpu().numpy().tobytes() + y.cpu().numpy().tobytes()).hexdigest()[:12]
     return tuple(cached_evaluation(run, 'spectrum', [probe, len(y)], compute))

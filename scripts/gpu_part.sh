@@ -57,6 +57,9 @@ if [ "$epochs$nbs$runs" != 0 ] && ! python3 -c "from fgr.data import load_cifar1
   python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3
   note "data: CIFAR-10 not found (stage .gpu/data with scripts/gpu_stage.sh and carry .gpu)"; exit 2
 fi
+# the speed switches that the published check of an earlier call found equal and faster (scripts/gpu_switches.py)
+eval "$(python3 scripts/gpu_switches.py "figures/$profile/gpu_speed.json")"
+note "switches: fast_conv=${FGR_FAST_CONV:-0} compile=${FGR_COMPILE:-0} cuda_graph=${FGR_CUDA_GRAPH:-0}"
 export TQDM_DISABLE=1   # the log shows one line per epoch, not progress bars
 pack() {  # the two zips, after every stage: a call killed at its limit still returns what finished
   python3 - "$out" "$FGR_RUNS" "$profile" <<'PY'
@@ -70,22 +73,16 @@ def pack(folder, dest, keep=lambda p: True):
             if p.is_file() and keep(p): z.write(p, p.relative_to(folder))
     tmp.replace(dest)
 pack(out/'figures', out/'figures.zip', lambda p: '.tmp-' not in str(p))   # not a notebook's staging folder
-pack(runs, out/'runs.zip', lambda p: p.suffix in ('.json', '.log'))       # histories, configs, kernel logs
+pack(runs, out/'runs.zip', lambda p: p.suffix in ('.json', '.log') and '.tmp-' not in p.name)   # records, logs
 PY
 }
 if [ "$check" = 1 ]; then
   t=$(( $(left) < ${FGR_CHECK_S:-240} ? $(left) : ${FGR_CHECK_S:-240} )); s=$(date +%s)
   timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_check.py "$out/gpu_check.json"
   note "check: rc=$? wall_s=$(( $(date +%s) - s ))"
-  # the fast convolution trains the part only where the check found it equal to PyTorch's and faster
-  if python3 -c "import json, sys; r = json.load(open(sys.argv[1])); \
-sys.exit(0 if r.get('equality_ok') and (r.get('fast_speedup') or 0) > 1.05 else 1)" "$out/gpu_check.json" 2>/dev/null
-  then export FGR_FAST_CONV=1; fi
-  # so do compiled attacks, where they agreed with eager ones and were faster
-  if python3 -c "import json, sys; c = json.load(open(sys.argv[1])).get('compile') or {}; \
-sys.exit(0 if (c.get('prediction_agreement') or 0) >= 0.999 and (c.get('speedup') or 0) > 1.05 else 1)" \
-    "$out/gpu_check.json" 2>/dev/null; then export FGR_COMPILE=1; fi
-  note "fast_conv=${FGR_FAST_CONV:-0} compile=${FGR_COMPILE:-0}"; pack
+  # the later stages use the fast convolution and compiled attacks where this check found them equal and faster
+  eval "$(python3 scripts/gpu_switches.py "$out/gpu_check.json")"
+  note "switches: fast_conv=${FGR_FAST_CONV:-0} compile=${FGR_COMPILE:-0}"; pack
 fi
 if [ "$epochs" = 1 ]; then
   t=$(left); s=$(date +%s)

@@ -21,7 +21,7 @@ from gpu_epochs import steady_epoch_s   # one rule for an epoch's time, here and
 
 CHECK_KEYS = ('device', 'torch', 'width', 'batch_size', 'plain_img_s', 'fgr_exact_x', 'fast_speedup', 'floor_ms',
               'step_ms', 'achieved_tflops', 'flops', 'peak_bf16_tflops', 'equality_ok', 'timing', 'equality',
-              'train_graph', 'kernel_profile', 'benchmark_error')
+              'train_graph', 'kernel_profile', 'benchmark_error', 'compile', 'cuda')
 H100_BENCH = 'fgr-bench-h100-w1b128.json'   # step ratios of the classes a lease does not time (a committed record)
 
 
@@ -145,7 +145,7 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
 
 
 def merge_records(runs_zip, root, profile:str) -> Path:
-    "Returns root/parts/<profile>/runs.zip with the finished runs of a call's `runs_zip` merged in (the call's win)."
+    "Returns root/parts/<profile>/runs.zip with the finished runs of a call's `runs_zip` merged in, each one whole."
     def finished(z, names, run):   # a history of all the run's epochs: a later call needs no checkpoint to use it
         h, c = f'{run}/history.json', f'{run}/config.json'
         return h in names and c in names and len(json.loads(z.read(h))['epochs']) == json.loads(z.read(c))['epochs']
@@ -156,7 +156,10 @@ def merge_records(runs_zip, root, profile:str) -> Path:
     with zipfile.ZipFile(runs_zip) as z:
         names = set(z.namelist())
         runs = {str(Path(n).parent) for n in names if n.startswith(f'{profile}/') and n.endswith('/history.json')}
-        entries.update({n: z.read(n) for n in names if str(Path(n).parent) in runs and finished(z, names, Path(n).parent)})
+        runs = {r for r in runs if finished(z, names, r)}
+        # a run the call holds replaces all of its earlier records: a run trained again keeps none of the old ones
+        entries = {n: v for n, v in entries.items() if str(Path(n).parent) not in runs}
+        entries.update({n: z.read(n) for n in names if str(Path(n).parent) in runs})
     tmp = dest.with_suffix('.tmp')
     with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as z:
         for n in sorted(entries): z.writestr(n, entries[n])
@@ -198,7 +201,10 @@ def main(argv=None) -> int:
     records = Path(a.root)/'parts'/out.name/'runs.zip'
     if records.exists(): print(f'run records (configs, histories, evaluations) in {records}: '
                                f'{records.stat().st_size / 1024:.0f} kB, tracked; the next call unpacks them')
-    if not (out/'gpu_speed.json').exists(): return 0
+    wall = read_wall((Path(a.files)/'wall.txt').read_text())
+    if wall.get('part', '').startswith('run:') or not (out/'gpu_speed.json').exists():
+        print(f"{wall.get('part')}: records only; figures/{out.name} unchanged. Then a table1 call builds Table 1 "
+              'from the records of both runs'); return 0
     speed = json.loads((out/'gpu_speed.json').read_text())
     print(f"published {out}: notebooks {speed['notebooks']}; projected paper profile (training) "
           f"{speed['paper_profile_projected_min']} min. Next: fgr-reproduce --profile {out.name} --only 09_claims")

@@ -14,6 +14,7 @@ class Tiny(torch.nn.Module):
     def forward(self, x): return self.head(torch.relu(self.bn(self.conv(x))).mean((2, 3)))
 
 def test_compiled_evaluation_equals_eager(monkeypatch):
+    monkeypatch.delenv('FGR_COMPILE', raising=False)
     torch.manual_seed(0); net = Tiny(); data = synthetic_cifar(16, 40)
     with torch.no_grad(): net.bn.running_var.fill_(0.5); net.bn.running_mean.fill_(0.1)   # eval mode uses them
     run = Run(Path('.'), {}, [], net)
@@ -35,6 +36,7 @@ def test_compiled_evaluation_equals_eager(monkeypatch):
 
 def test_gpu_check_compile_part_runs(monkeypatch):
     "scripts/gpu_check.py's compile part, here with dynamo's eager backend (inductor would compile for a minute)."
+    monkeypatch.delenv('FGR_COMPILE', raising=False)
     import sys
     from conftest import ROOT
     sys.path.insert(0, str(ROOT/'scripts'))
@@ -43,4 +45,4 @@ def test_gpu_check_compile_part_runs(monkeypatch):
     monkeypatch.setattr(torch, 'compile', lambda m, **kw: real(m, backend='eager'))
     r = gpu_check.compile_check(0.0625, 'cpu', False, n=8, batch=4, repeats=1)
     assert r['prediction_agreement'] == 1.0 and r['max_abs_adv_diff'] < 1e-5 and r['speedup'] > 0
-    assert 'FGR_COMPILE' not in __import__('os').environ
+    assert 'FGR_COMPILE' not in __import__('os').environ   # restored

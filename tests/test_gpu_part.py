@@ -5,8 +5,10 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT/'scripts'))
 import publish_gpu_part as pub
 import gpu_epochs as epochs
+import gpu_switches
 
 def gpu_part(part, out, **env):
+    env.setdefault('FGR_PARTS', str(out.parent/'no-parts'))   # never the repository's own parts/ records
     return subprocess.run(['bash', str(ROOT/'scripts'/'gpu_part.sh'), part, str(out), '--profile', 'smoke'], cwd=ROOT,
                           env=dict(os.environ, MPLBACKEND='Agg', **env), capture_output=True, text=True, timeout=900)
 
@@ -86,3 +88,21 @@ def test_table1_across_calls_from_run_records_without_checkpoints(tmp_path):
     out = pub.publish_part(tmp_path/'out2', tmp_path/'repo')
     t1 = json.loads((out/'table1.json').read_text())
     assert set(t1['models']) == {'baseline', 'fgr'} and sorted(t1['runs'].values()) == sorted(runs)
+    # a record missing (a call stopped during the evaluations): run:fgr trains again and replaces the run's records
+    records = tmp_path/'repo'/'parts'/'smoke'/'runs.zip'
+    with zipfile.ZipFile(records) as z: kept = {n: z.read(n) for n in z.namelist() if '/grid-' not in n or 'fgr-' not in n}
+    with zipfile.ZipFile(records, 'w') as z:
+        for n, v in kept.items(): z.writestr(n, v)
+    r = gpu_part('run:fgr', tmp_path/'out3', FGR_RUNS=str(tmp_path/'store3'), FGR_PARTS=str(tmp_path/'repo'/'parts'))
+    assert r.returncode == 0 and 'training again' in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    pub.publish_part(tmp_path/'out3', tmp_path/'repo')
+    with zipfile.ZipFile(records) as z: assert [n for n in z.namelist() if '/grid-' in n and 'fgr-' in n]
+
+def test_switches_follow_the_check():
+    ok = dict(cuda=True, equality_ok=True, fast_speedup=1.4, compile=dict(prediction_agreement=1.0, speedup=1.3))
+    assert gpu_switches.switches(ok) == {'FGR_FAST_CONV': '1', 'FGR_COMPILE': '1'}
+    assert gpu_switches.switches(dict(ok, cuda=False)) == {}                       # a CPU record turns nothing on
+    assert gpu_switches.switches(dict(ok, equality_ok=False, compile=dict(prediction_agreement=0.99, speedup=2))) == {}
+    assert gpu_switches.switches(dict(ok, fast_speedup=1.01, compile=None)) == {}  # within the noise
+    published = {k: v for k, v in ok.items() if k != 'cuda'}
+    assert gpu_switches.switches(dict(published, device='NVIDIA H200')) == gpu_switches.switches(ok)

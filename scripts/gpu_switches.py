@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Prints, as `export` lines for scripts/gpu_part.sh, the speed switches that a GPU check found equal and faster.
+
+    python3 scripts/gpu_switches.py RECORD.json     (this call's gpu_check.json, or a published gpu_speed.json)
+
+FGR_FAST_CONV=1 where the fast convolution was equal to PyTorch's (equality_ok) and more than 5% faster; FGR_COMPILE=1
+where compiled attacks agreed with eager ones on at least 99.9% of predictions and were more than 5% faster. Nothing
+for a record made without CUDA, and nothing for a switch the environment already sets (the caller's choice wins).
+"""
+import json, os, sys
+from pathlib import Path
+
+FASTER = 1.05          # a speed-up under 5% is within the noise of a few timed rounds
+AGREEMENT = 0.999      # compiled attacks: the share of adversarial predictions that match eager ones
+
+
+def switches(rec:dict) -> dict:
+    "Returns {variable: '1'} of the switches record `rec` (gpu_check.py's JSON or gpu_speed.json) found worth it."
+    if not rec.get('cuda', rec.get('device') not in (None, 'cpu')): return {}
+    out, c = {}, rec.get('compile') or {}
+    if rec.get('equality_ok') and (rec.get('fast_speedup') or 0) > FASTER: out['FGR_FAST_CONV'] = '1'
+    if (c.get('prediction_agreement') or 0) >= AGREEMENT and (c.get('speedup') or 0) > FASTER: out['FGR_COMPILE'] = '1'
+    return out
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1: print(__doc__, file=sys.stderr); return 2
+    p = Path(args[0])
+    if not p.exists(): return 0   # no check yet: every switch keeps its default
+    for k, v in switches(json.loads(p.read_text())).items():
+        if k not in os.environ: print(f'export {k}={v}')
+    return 0
+
+
+if __name__ == '__main__': sys.exit(main())
