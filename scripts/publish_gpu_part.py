@@ -146,17 +146,15 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
 
 def merge_records(runs_zip, root, profile:str) -> Path:
     "Returns root/parts/<profile>/runs.zip with the finished runs of a call's `runs_zip` merged in, each one whole."
-    def finished(z, names, run):   # a history of all the run's epochs: a later call needs no checkpoint to use it
-        h, c = f'{run}/history.json', f'{run}/config.json'
-        return h in names and c in names and len(json.loads(z.read(h))['epochs']) == json.loads(z.read(c))['epochs']
     dest = Path(root)/'parts'/profile/'runs.zip'; dest.parent.mkdir(parents=True, exist_ok=True)
     entries = {}
     if dest.exists():
         with zipfile.ZipFile(dest) as z: entries = {n: z.read(n) for n in z.namelist()}
     with zipfile.ZipFile(runs_zip) as z:
         names = set(z.namelist())
-        runs = {str(Path(n).parent) for n in names if n.startswith(f'{profile}/') and n.endswith('/history.json')}
-        runs = {r for r in runs if finished(z, names, r)}
+        # finished: a history of all the run's epochs (a later call needs no checkpoint to use it), in this profile
+        runs = {f'{profile}/{r}' for r, h in run_histories(runs_zip).items()
+                if len(h['epochs']) == h['config'].get('epochs') and f'{profile}/{r}/history.json' in names}
         # a run the call holds replaces all of its earlier records: a run trained again keeps none of the old ones
         entries = {n: v for n, v in entries.items() if str(Path(n).parent) not in runs}
         entries.update({n: z.read(n) for n in names if str(Path(n).parent) in runs})
@@ -168,7 +166,8 @@ def merge_records(runs_zip, root, profile:str) -> Path:
 
 
 def publish_part(files, root) -> Path:
-    "Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder."
+    """Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder,
+    or None after a run: part, whose records alone are kept (parts/<profile>/runs.zip)."""
     from fgr.core import save_json
     files, root = Path(files), Path(root)
     wall = read_wall((files/'wall.txt').read_text())
@@ -176,7 +175,7 @@ def publish_part(files, root) -> Path:
     if not profile: raise SystemExit(f'{files}/wall.txt names no profile: is FILES_AT what gpu_part.sh wrote?')
     out = root/'figures'/profile
     if (files/'runs.zip').exists(): merge_records(files/'runs.zip', root, profile)   # for the next call's notebooks
-    if wall.get('part', '').startswith('run:'): return out   # records only: the lease's gpu_speed.json stays
+    if wall.get('part', '').startswith('run:'): return None   # records only: the lease's gpu_speed.json stays
     if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
         out.mkdir(parents=True, exist_ok=True); save_json(gpu_speed(files, wall, out), out/'gpu_speed.json')
         return out
@@ -198,13 +197,12 @@ def main(argv=None) -> int:
     ap.add_argument('--root', default=str(Path(__file__).resolve().parents[1]), help='the repository (default: this)')
     a = ap.parse_args(argv)
     out = publish_part(a.files, a.root)
-    records = Path(a.root)/'parts'/out.name/'runs.zip'
-    if records.exists(): print(f'run records (configs, histories, evaluations) in {records}: '
-                               f'{records.stat().st_size / 1024:.0f} kB, tracked; the next call unpacks them')
-    wall = read_wall((Path(a.files)/'wall.txt').read_text())
-    if wall.get('part', '').startswith('run:') or not (out/'gpu_speed.json').exists():
-        print(f"{wall.get('part')}: records only; figures/{out.name} unchanged. Then a table1 call builds Table 1 "
-              'from the records of both runs'); return 0
+    for records in sorted((Path(a.root)/'parts').glob('*/runs.zip')):
+        print(f'run records (configs, histories, evaluations) in {records}: '
+              f'{records.stat().st_size / 1024:.0f} kB, tracked; the next call unpacks them')
+    if out is None:
+        print('a run: part: records only, figures unchanged; a table1 call builds Table 1 from both runs\' records')
+        return 0
     speed = json.loads((out/'gpu_speed.json').read_text())
     print(f"published {out}: notebooks {speed['notebooks']}; projected paper profile (training) "
           f"{speed['paper_profile_projected_min']} min. Next: fgr-reproduce --profile {out.name} --only 09_claims")
