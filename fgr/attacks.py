@@ -256,10 +256,17 @@ def most_consistent_reading(rows_baseline:list, rows_fgr:list, paper_baseline:fl
 
 # %% ../nbs/05_attacks.ipynb #3cc33c92
 def table1_settings(n:int, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool=True, seed:int=0, eps:float=8 / 255,
-                    alpha:float=2 / 255, l2_eps:float=0.5) -> dict:
+                    alpha:float=2 / 255, l2_eps:float=0.5, n_autoattack:int=None) -> dict:
     "Returns Table 1's attack settings on `n` points: what `table1_attacks` runs, and what a run caches its rows by."
-    return dict(n=n, pgd_steps=pgd_steps, pgd_restarts=pgd_restarts, autoattack=autoattack, seed=seed, eps=eps,
-                alpha=alpha, l2_eps=l2_eps)
+    if n_autoattack is not None and n_autoattack < 1:
+        raise ValueError(f'n_autoattack {n_autoattack}: give a positive number of images, or None for all {n} '
+                         '(autoattack: false skips AutoAttack)')
+    s = dict(n=n, pgd_steps=pgd_steps, pgd_restarts=pgd_restarts, autoattack=autoattack, seed=seed, eps=eps,
+             alpha=alpha, l2_eps=l2_eps)
+    # AutoAttack on the first n_autoattack points; the key is absent when it attacks all n, as before it existed,
+    # so that the records kept under those settings stay valid
+    if autoattack and n_autoattack is not None and n_autoattack < n: s['n_autoattack'] = n_autoattack
+    return s
 
 def table1_attacks(model, x, y, s:dict, progress:bool=True, name:str='model') -> dict:
     "Returns one model's Table 1 attacks on (x, y) with settings `s`: PGD-ℓ∞, PGD-ℓ2, AutoAttack, 95% CIs."
@@ -274,7 +281,8 @@ def table1_attacks(model, x, y, s:dict, progress:bool=True, name:str='model') ->
     r = dict(clean_acc_attacked_subset=linf['clean_acc'], pgd_acc=linf['robust_acc'], pgd_ci=linf['robust_ci'],
              pgd_l2_acc=l2['robust_acc'], pgd_l2_ci=l2['robust_ci'], attack_seconds=linf['seconds'])
     if s['autoattack']:
-        aa = autoattack_accuracy(model, x, y, s['eps'], seed=s['seed'])
+        m = s.get('n_autoattack', len(y))
+        aa = autoattack_accuracy(model, x[:m], y[:m], s['eps'], seed=s['seed'])
         r.update(aa_acc=aa['robust_acc'], aa_ci=aa['robust_ci'], aa_seconds=aa['seconds'])
     return r
 
@@ -286,8 +294,8 @@ def table1_from_attacks(attacks:dict, clean:dict, s:dict) -> dict:
     out = dict(n=n, attack=dict(norm='linf', eps=s['eps'], alpha=s['alpha'], steps=steps, restarts=restarts,
                                 random_start=True, n=n),
                l2_attack=dict(norm='l2', eps=s['l2_eps'], alpha=s['l2_eps'] / 4, steps=steps, restarts=restarts, n=n),
-               autoattack=(dict(version='standard', eps=s['eps'], code='pyautoattack 0.2.0', n=n) if s['autoattack']
-                           else None),
+               autoattack=(dict(version='standard', eps=s['eps'], code='pyautoattack 0.2.0',
+                                n=s.get('n_autoattack', n)) if s['autoattack'] else None),
                models=rows)
     if 'baseline' in rows and 'fgr' in rows:
         b, f = rows['baseline'], rows['fgr']
@@ -297,15 +305,17 @@ def table1_from_attacks(attacks:dict, clean:dict, s:dict) -> dict:
     return out
 
 def table1(models:dict, clean:dict, x, y, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool=True, seed:int=0,
-           eps:float=8 / 255, alpha:float=2 / 255, l2_eps:float=0.5, progress:bool=True) -> dict:
+           eps:float=8 / 255, alpha:float=2 / 255, l2_eps:float=0.5, progress:bool=True, n_autoattack:int=None) -> dict:
     "Returns Table 1 of `models` {name: model}, `clean` {name: (acc %, n)}: PGD-ℓ∞ and ℓ2, AutoAttack, 95% CIs."
-    s = table1_settings(len(y), pgd_steps, pgd_restarts, autoattack, seed, eps, alpha, l2_eps)
+    s = table1_settings(len(y), pgd_steps, pgd_restarts, autoattack, seed, eps, alpha, l2_eps, n_autoattack)
     return table1_from_attacks({n: table1_attacks(m, x, y, s, progress, n) for n, m in models.items()}, clean, s)
 
 def table1_markdown(t:dict, paper:dict=None, title:str='Table 1') -> str:
     "Returns Table 1 as markdown: ours with 95% intervals, then the paper's numbers in their own columns."
     aa = t.get('autoattack') is not None
     aa_times = ', '.join(f"{n} {r['aa_seconds']:.0f} s" for n, r in t['models'].items()) if aa else ''
+    n_aa = (t.get('autoattack') or {}).get('n', t['n'])
+    aa_points = 'same points' if n_aa == t['n'] else f'the first {n_aa:,} of those points'
     head = ('| model | clean acc. (%) | PGD-ℓ∞ acc. (%) | PGD-ℓ2 acc. (%) |' + (' AutoAttack acc. (%) |' if aa else '')
             + ' paper: clean (%) | paper: PGD (%) |')
     rows = [head, '|' + '---|' * (head.count('|') - 1)]
@@ -321,7 +331,7 @@ def table1_markdown(t:dict, paper:dict=None, title:str='Table 1') -> str:
              f"on the first {t['n']:,} test images; "
              f"PGD-ℓ2: ε = {t['l2_attack']['eps']}, α = ε/4, same steps."
              + (" AutoAttack: official standard version (APGD-CE, APGD-T, FAB-T, Square 5,000 queries), "
-                f"ℓ∞ ε = 8/255, same points ({aa_times})." if aa else '')]
+                f"ℓ∞ ε = 8/255, {aa_points} ({aa_times})." if aa else '')]
     if 'absolute_pgd_gain_pts' in t:
         g = t['relative_pgd_gain_pct']
         rel = f"{g:+.0f}% relative" if g is not None else "relative gain undefined (the baseline's PGD accuracy is 0)"
@@ -334,11 +344,11 @@ EVALUATION_KINDS = ('table1', 'grid', 'checks', 'reconstruction')   # what this 
 
 def attack_evaluations(run, data, n_attack:int, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool=True,
                        n_check:int=1000, square_queries:int=1000, heat_eps=(1, 2, 4, 8, 16), heat_steps=(1, 2, 5),
-                       seed:int=0, progress:bool=True, kinds=EVALUATION_KINDS) -> dict:
+                       seed:int=0, progress:bool=True, kinds=EVALUATION_KINDS, n_autoattack:int=None) -> dict:
     "Returns {kind: record} of `kinds` (`EVALUATION_KINDS`): this notebook's evaluations of one run, kept by it."
     from fgr.train import cached_evaluation, eval_model
     xa, ya = data.test_x[:n_attack], data.test_y[:n_attack]; xc, yc = xa[:n_check], ya[:n_check]
-    s = table1_settings(len(ya), pgd_steps, pgd_restarts, autoattack, seed)
+    s = table1_settings(len(ya), pgd_steps, pgd_restarts, autoattack, seed, n_autoattack=n_autoattack)
     model = lambda: eval_model(run)   # loaded only to compute: a record read back needs no model
     def cached(kind, params, compute): return cached_evaluation(run, kind, [data.source, params], compute)
     def timed(compute): t0 = time.time(); r = compute(); return dict(r, seconds=time.time() - t0)

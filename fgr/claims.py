@@ -186,7 +186,8 @@ def pgd_gain(ev):
 @ledger_rule
 def autoattack_fgr(ev):
     "Returns the record of FGR − baseline under AutoAttack (a direction)."
-    b, f = _models(ev); n = ev['table1.json'].get('attack', {}).get('n')
+    b, f = _models(ev); t = ev['table1.json']
+    n = (t.get('autoattack') or {}).get('n', t.get('attack', {}).get('n'))   # its own points where it ran on fewer
     gone = _gain_missing(ev)
     if not gone and not ('aa_acc' in b and 'aa_acc' in f):
         gone = 'AutoAttack was not run (table1.json has no aa_acc): set autoattack: true'

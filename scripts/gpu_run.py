@@ -25,6 +25,7 @@ def evaluations(run, data, p:dict, progress:bool=False):
     from fgr.corruptions import run_corruption_correct
     from fgr.train import gradient_spectrum
     kw = dict(pgd_steps=p['pgd_steps'], pgd_restarts=p['pgd_restarts'], autoattack=p['autoattack'],
+              n_autoattack=p['n_autoattack'],
               n_check=p['n_check'], square_queries=p['square_queries'], heat_eps=p['heat_eps'],
               heat_steps=p['heat_steps'], seed=p['seed'], progress=progress)
     attacks = lambda kind: (lambda: attack_evaluations(run, data, p['n_attack'], **kw, kinds=[kind]))
