@@ -17,8 +17,9 @@ ap = argparse.ArgumentParser(); ap.add_argument('out'); ap.add_argument('--epoch
 ap.add_argument('--n-attack', type=int, default=500); ap.add_argument('--repeats', type=int, default=2)
 a = ap.parse_args()
 p = load_profile('cpu')
-cfgs = frontier_configs({'fgr': [0.1], 'gradnorm': [0.1]}, {'fgsm_rs': {}}, p['width'], a.epochs, p['batch_size'], p['lr'],
-                        p['weight_decay'], p['cutoff'], p['frontier_n_train'], p['frontier_n_test'], 0, p['fgr_mode'])
+cfgs = frontier_configs({'fgr': [0.1], 'gradnorm': [0.1]}, {'fgsm_rs': {}}, p['width'], a.epochs, p['batch_size'],
+                        p['lr'], p['weight_decay'], p['cutoff'], p['frontier_n_train'], p['frontier_n_test'], 0,
+                        p['fgr_mode'])
 data = load_cifar10()
 evaluate = partial(_point_row, data=data, n_test=None, n_attack=a.n_attack, pgd_steps=p['pgd_steps'], progress=False)
 ray = import_ray(); t = time.time()

@@ -31,7 +31,7 @@ from fgr.penalty import penalty_gradient
 
 LAM, CUTOFF, LR = 0.1, 0.1, 0.05
 BF16_DENSE_PEAK = {'H100': 989e12, 'H200': 989e12}   # FLOP/s, dense bf16, SXM parts (the task's table)
-OTHER_FORMS = ('pcie', 'nvl')                          # H100 PCIe / NVL have lower peaks: no floor rather than a wrong one
+OTHER_FORMS = ('pcie', 'nvl')                          # H100 PCIe / NVL have lower peaks: no floor, not a wrong one
 # tolerances: the largest |Δloss|/|loss| over the trajectory; ‖Δ∇θ‖/‖∇θ‖ of the first step's parameter gradient
 TOLERANCE = dict(
     fp32=dict(loss_rtol=1e-3, grad_rtol=1e-4),    # TF32 off: fp32 rounding, grown over 20 steps
@@ -205,7 +205,7 @@ def try_cuda_graph(width, batch_size, repeats, inner, device):
 
 
 def kernel_profile(width, batch_size, device, cuda, steps:int=5, top:int=15) -> dict:
-    "Returns {step: the `top` operators by device (else CPU) time over `steps` steps, as rows}: where a step's time goes."
+    "Returns {step: the `top` operators by device (else CPU) time in `steps` steps, as rows}: where a step's time goes."
     from torch.profiler import profile, ProfilerActivity
     (x, y), = batches(1, batch_size, device, seed=4)
     x, out = x.contiguous(memory_format=torch.channels_last), {}
@@ -247,16 +247,17 @@ def graph_check(width, batch_size, steps, repeats, inner, device) -> dict:
                 losses = []
                 for i, (x, y) in enumerate(data): losses.append(call(x, y, i)[1]['loss'].float().clone()); sched.step()
                 res[mode] = torch.stack(losses).cpu()
-                res[f'{mode}_ms'] = 1e3 * statistics.median(timed(lambda a, b, c=call: c(a, b, 0), *data[0], sync, inner)
-                                                            for _ in range(repeats))
+                res[f'{mode}_ms'] = 1e3 * statistics.median(
+                    timed(lambda a, b, c=call: c(a, b, 0), *data[0], sync, inner) for _ in range(repeats))
                 if mode == 'graph': res['error'] = step.error
             rd = ((res['eager'] - res['graph']).abs() / res['eager'].abs()).max().item()
             out[name] = dict(loss_max_rdiff=rd, loss_rtol=TOLERANCE['bf16']['loss_rtol'], eager_ms=res['eager_ms'],
                              graph_ms=res['graph_ms'], speedup=res['eager_ms'] / res['graph_ms'], error=res['error'],
                              ok=res['error'] is None and rd <= TOLERANCE['bf16']['loss_rtol'],
                              loss_eager=res['eager'].tolist(), loss_graph=res['graph'].tolist())
-            print(f"CUDA graph, fgr.train's {name} step: eager {res['eager_ms']:.2f} ms, replayed {res['graph_ms']:.2f} "
-                  f"ms; max |Δloss|/loss {rd:.2e}: {'OK' if out[name]['ok'] else 'FAIL'}", flush=True)
+            print(f"CUDA graph, fgr.train's {name} step: eager {res['eager_ms']:.2f} ms, replayed "
+                  f"{res['graph_ms']:.2f} ms; max |Δloss|/loss {rd:.2e}: {'OK' if out[name]['ok'] else 'FAIL'}",
+                  flush=True)
         except Exception as e:
             out[name] = dict(ok=False, error=f'{type(e).__name__}: {e}'[:4000])
             print(f"CUDA graph, fgr.train's {name} step: failed: {out[name]['error'][:300]}", flush=True)
@@ -273,7 +274,8 @@ def compile_check(width, device, cuda, n:int=2000, batch:int=500, repeats:int=3)
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     def attack_all(m):
         torch.manual_seed(1)
-        return torch.cat([pgd_linf(m, x[i:i + batch], y[i:i + batch], 8 / 255, 2 / 255, 10) for i in range(0, n, batch)])
+        return torch.cat([pgd_linf(m, x[i:i + batch], y[i:i + batch], 8 / 255, 2 / 255, 10)
+                          for i in range(0, n, batch)])
     saved = os.environ.get('FGR_COMPILE'); os.environ['FGR_COMPILE'] = '1'
     try: compiled = eval_model(run)
     finally:
@@ -334,7 +336,8 @@ def main(argv=None) -> int:
     result.update(bench if 'error' not in bench else dict(benchmark_error=bench['error']))
     result['cuda_graph'] = (part('cuda_graph', lambda: try_cuda_graph(width, batch_size, a.repeats, inner, device))
                             if cuda else dict(ok=False, error='skipped: no CUDA device', step_ms=None))
-    result['train_graph'] = (part('train_graph', lambda: graph_check(width, batch_size, steps, a.repeats, inner, device))
+    result['train_graph'] = (part('train_graph',
+                                  lambda: graph_check(width, batch_size, steps, a.repeats, inner, device))
                              if cuda else dict(error='skipped: no CUDA device'))
     result['kernel_profile'] = part('kernel_profile', lambda: kernel_profile(width, batch_size, device, cuda))
     result['compile'] = (part('compile', lambda: compile_check(width, device, cuda)) if cuda

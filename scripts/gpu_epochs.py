@@ -7,9 +7,9 @@ Each variant trains `--epochs` epochs on all training images (the profile's widt
 schedule, which leaves a step's cost alone) in a run store of its own, and records each epoch's wall time (its
 test-set pass and gradient probe included, as in the published histories) and test accuracy. The first epoch carries
 cuDNN's algorithm search (and a CUDA graph's capture), so the median of the later ones is the epoch time. Variants, in
-order of importance: baseline and fgr (exact FGR), eager; the same replayed from CUDA graphs (FGR_CUDA_GRAPH=1); fgr with
-`fgr.fast_conv` (FGR_FAST_CONV=1), eager and replayed. OUT.json is written after each variant, so a call stopped by its
-time limit keeps the variants that finished; the same seed makes the variants' train losses comparable. Without CUDA
+order of importance: baseline and fgr (exact FGR), eager; the same replayed from CUDA graphs (FGR_CUDA_GRAPH=1); fgr
+with `fgr.fast_conv` (FGR_FAST_CONV=1), eager and replayed. OUT.json is written after each variant, so a call stopped by
+its time limit keeps the variants that finished; the same seed makes the variants' train losses comparable. Without CUDA
 it runs at a tiny size and its numbers only show that the script runs.
 """
 import argparse, json, os, statistics, sys, tempfile, time
@@ -63,7 +63,8 @@ def main(argv=None) -> int:
         try: res['variants'][v] = epoch_times(v, params, a.epochs, data, cuda)
         except Exception as e: res['variants'][v] = dict(error=f'{type(e).__name__}: {e}'[:2000])   # a result too
         r = res['variants'][v]
-        print(f"{v}: {'median epoch %.2f s' % r['median_epoch_s'] if 'median_epoch_s' in r else r['error']}", flush=True)
+        print(f"{v}: {'median epoch %.2f s' % r['median_epoch_s'] if 'median_epoch_s' in r else r['error']}",
+              flush=True)
         out.write_text(json.dumps(res, indent=1))
     return 0
 

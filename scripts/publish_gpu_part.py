@@ -4,13 +4,14 @@
     python scripts/publish_gpu_part.py FILES_AT [--root .]
 
 FILES_AT holds the call's files: figures.zip, runs.zip, gpu_check.json, gpu_epochs.json, wall.txt (log.txt: people).
-- the finished runs of runs.zip (config, history, evaluations; never checkpoints) are merged into parts/<profile>/runs.zip
-  (tracked), which the next call unpacks into its run store: Table 1 or a frontier assembled from several calls;
+- the finished runs of runs.zip (config, history, evaluations; never checkpoints) are merged into
+  parts/<profile>/runs.zip (tracked), which the next call unpacks into its run store: Table 1 or a frontier assembled
+  from several calls;
 - where notebooks ran, figures.zip replaces figures/<profile> (one rename: the notebooks that finished there, with the
   manifest that fgr-reproduce merged part by part; a notebook the budget stopped left it unchanged);
-- gpu_speed.json (in that folder) gathers the check (FLOPs, floors, step times, equality, CUDA graph), the epoch times of
-  every run that trained (from runs.zip's histories: also of a run the budget stopped), the part's wall times, and the
-  paper profile's training time projected from them (`projected_training_min`, its method and sources stated).
+- gpu_speed.json (in that folder) gathers the check (FLOPs, floors, step times, equality, CUDA graph), the epoch times
+  of every run that trained (from runs.zip's histories: also of a run the budget stopped), the part's wall times, and
+  the paper profile's training time projected from them (`projected_training_min`, its method and sources stated).
 Then rebuild the ledger here: fgr-reproduce --profile paper --only 09_claims.
 """
 import argparse, json, os, shutil, sys, tempfile, zipfile
@@ -35,7 +36,8 @@ def read_wall(text:str) -> dict:
             out.update(part=kv['part'], profile=kv['profile'], commit=kv['commit'])
         elif line.startswith('part=') and 'wall_s' in kv: out['wall_s'] = int(kv['wall_s'])
         elif head == 'check': out['check'] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
-        elif head[:2].isdigit() and 'rc' in kv: out['notebooks'][head] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
+        elif head[:2].isdigit() and 'rc' in kv:
+            out['notebooks'][head] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
         elif head[:2].isdigit(): out['notebooks'][head] = dict(rc=None, wall_s=0, note=rest)
     return out
 
@@ -81,8 +83,8 @@ def paper_trainings(params:dict) -> list:
     from fgr.ablation import ablation_configs, mode_configs
     from fgr.frontier import frontier_configs, curve_of
     p = params
-    cfgs = list(main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
-                             p['n_train'], p['n_test'], p['seed'], p['fgr_mode']).values())
+    cfgs = list(main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'],
+                             p['cutoff'], p['n_train'], p['n_test'], p['seed'], p['fgr_mode']).values())
     abl = ablation_configs(p['ablation'], p['width'], p['ablation_epochs'], p['batch_size'], p['lr'], p['weight_decay'],
                            p['ablation_n_train'], p['n_test'], p['seed'], p['fgr_mode'])
     cfgs += list(abl.values())
@@ -92,7 +94,8 @@ def paper_trainings(params:dict) -> list:
                           p['batch_size'], p['lr'], p['weight_decay'], p['cutoff'], p['frontier_n_train'],
                           p['frontier_n_test'], p['seed'], p['fgr_mode'], grid)
     cfgs += list(fr.values())
-    curves = {}                                     # one point per curve gets the extra seeds (which one: after training)
+    # one point per curve gets the extra seeds (which one: after training)
+    curves = {}
     for name, c in fr.items(): curves.setdefault(curve_of(name, c), c)
     for curve, c in curves.items():
         seeds = p['frontier_cutoffs']['seeds'] if curve.startswith('fgr c=') else p['frontier_seeds']
@@ -109,10 +112,11 @@ def projection(params:dict, baseline_epoch_s:float, fgr_epoch_s:float, bench:dic
         s = c['epochs'] * baseline_epoch_s * r * (c['n_train'] or 50_000) / 50_000
         key = f"{c['method']} ({src})"
         rows[key] = rows.get(key, 0) + s; total += s
-    return dict(projected_training_min=round(total / 60, 1), by_class_min={k: round(v / 60, 1) for k, v in rows.items()},
-                method='sum over every training of the profile of epochs x baseline epoch s x step ratio x n_train/50,000;'
-                       ' the frontier seeds one point per curve; fp32 runs (amp off) counted at the bf16 rate; evaluations'
-                       ' (attacks, corruptions) not included',
+    return dict(projected_training_min=round(total / 60, 1),
+                by_class_min={k: round(v / 60, 1) for k, v in rows.items()},
+                method='sum over every training of the profile of epochs x baseline epoch s x step ratio x'
+                       ' n_train/50,000; the frontier seeds one point per curve; fp32 runs (amp off) counted at the'
+                       ' bf16 rate; evaluations (attacks, corruptions) not included',
                 n_trainings=len(cfgs))
 
 

@@ -17,7 +17,8 @@ def own_run_store(tmp_path_factory):
     else: os.environ['FGR_RUNS'] = old
 
 def fgr_reproduce(*args, timeout=1500, env=None):
-    "Runs `fgr-reproduce --profile smoke ARGS --no-progress` in the session's run store (or `env`'s); returns the process."
+    """Runs `fgr-reproduce --profile smoke ARGS --no-progress` in the session's run store (or `env`'s);
+    returns the process."""
     return subprocess.run(['fgr-reproduce', '--profile', 'smoke', *map(str, args), '--no-progress'], cwd=ROOT,
                           env=dict(os.environ, MPLBACKEND='Agg', **(env or {})), capture_output=True, text=True,
                           timeout=timeout)

@@ -14,7 +14,8 @@ def test_public_functions_say_what_they_return():
         mod = importlib.import_module(f'fgr.{m.name}')
         for name in getattr(mod, '__all__', []):
             obj = getattr(mod, name)
-            if inspect.isfunction(obj) and 'return' not in (obj.__doc__ or '').lower(): missing.append(f'fgr.{m.name}.{name}')
+            if inspect.isfunction(obj) and 'return' not in (obj.__doc__ or '').lower():
+                missing.append(f'fgr.{m.name}.{name}')
     assert not missing, f'docstrings that do not say what is returned: {missing}'
 
 def test_help_names_only_what_exists():
@@ -25,5 +26,6 @@ def test_help_names_only_what_exists():
         m = re.match(r'\s+(fgr\.\w+)\s', line)
         if m: mod = importlib.import_module(m[1])
         if mod is None: continue
-        missing += [f'{mod.__name__}.{n}' for n in re.findall(r'(?<![\w.])([a-z_]\w*)\(\)', line) if not hasattr(mod, n)]
+        missing += [f'{mod.__name__}.{n}' for n in re.findall(r'(?<![\w.])([a-z_]\w*)\(\)', line)
+                    if not hasattr(mod, n)]
     assert not missing, f'help(fgr) names what does not exist: {missing}'

@@ -27,16 +27,19 @@ def test_corrupt_archive_names_the_cause_and_the_fix(tmp_path):
 def test_bad_profile_and_missing_inputs(tmp_path):
     r = run_cli(['--profile', 'huge'], tmp_path)
     assert r.returncode == 2 and "invalid choice: 'huge'" in r.stderr
-    t0 = time.time(); r = run_cli(['--profile', 'smoke', '--only', '99_nothing'], tmp_path)   # a usage error: exit 2 at once
-    assert r.returncode == 2 and r.stdout == '' and 'no study notebook matches 99_nothing' in r.stderr, r.stdout + r.stderr
+    # a usage error: exit 2 at once
+    t0 = time.time(); r = run_cli(['--profile', 'smoke', '--only', '99_nothing'], tmp_path)
+    assert (r.returncode == 2 and r.stdout == ''
+            and 'no study notebook matches 99_nothing' in r.stderr), r.stdout + r.stderr
     assert '00_data' in r.stderr and time.time() - t0 < 60, r.stderr                      # naming the valid notebooks
     r = run_cli(['--profile', 'smoke', '--only', '09_claims', '--out', str(tmp_path/'new'), '--no-progress'], tmp_path)
     assert r.returncode == 1 and 'no result file found' in r.stderr and 'Fix:' in r.stderr, r.stderr   # no silent "ok"
     assert not (tmp_path/'new'/'claims.json').exists()
 
 def _copy_of_repository(dest):
-    ignore = shutil.ignore_patterns('.git', '.venv', 'data', 'runs', '.gpu', '__pycache__', '*.egg-info', '_proc', '_docs',
-                                    'smoke', '.failed', '.ruff_cache', '.pytest_cache')   # tool caches are not the project
+    ignore = shutil.ignore_patterns('.git', '.venv', 'data', 'runs', '.gpu', '__pycache__', '*.egg-info', '_proc',
+                                    '_docs', 'smoke', '.failed',
+                                    '.ruff_cache', '.pytest_cache')   # tool caches are not the project
     shutil.copytree(ROOT, dest, ignore=ignore)
     git = lambda *a: subprocess.run(['git', '-C', str(dest), *a], check=True, capture_output=True)
     git('init', '-q'); git('add', '-A'); git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '-m', 'copy')
@@ -48,7 +51,8 @@ def test_interrupt_changes_nothing_committed(tmp_path, sig, code):
     repo = _copy_of_repository(tmp_path/'repo')
     env = dict(os.environ, PYTHONPATH=str(repo), FGR_RUNS=str(tmp_path/'runs'), FGR_CACHE=str(tmp_path/'cache'),
                FGR_DATA=str(real_archive()), MPLBACKEND='Agg')
-    p = subprocess.Popen(RUN + ['--no-progress'], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(RUN + ['--no-progress'], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
     seen, t0 = '', time.time()
     while '[1/' not in seen and time.time() - t0 < 120: seen += p.stdout.readline()
     from fgr.core import load_profile
@@ -59,9 +63,10 @@ def test_interrupt_changes_nothing_committed(tmp_path, sig, code):
     assert p.returncode == code, (p.returncode, err[-3000:])
     assert 'unchanged' in err and 'finished: ' in err and 'Traceback' not in err, err[-3000:]
     assert len([s for s in err.splitlines() if s.strip()]) == 1, err        # one line, nothing else
-    status = subprocess.run(['git', '-C', str(repo), 'status', '--porcelain', '--ignored'], capture_output=True, text=True).stdout
+    status = subprocess.run(['git', '-C', str(repo), 'status', '--porcelain', '--ignored'], capture_output=True,
+                            text=True).stdout
     left = [s for s in status.splitlines() if '__pycache__' not in s]
-    assert left == [], left                                     # nothing changed, nothing added, not even an ignored file
+    assert left == [], left                                     # nothing changed or added, not even an ignored file
     log = tmp_path/'runs'/'kernel-logs'/'cpu.log'                # the stopped kernel's shutdown noise is filtered out
     assert 'Socket operation on non-socket' not in (log.read_text() if log.exists() else ''), log.read_text()
     assert not [p for p in repo.rglob('.tmp-*')], 'a temporary file was left behind'

@@ -10,7 +10,8 @@ class Tiny(torch.nn.Module):
     "A conv, batch norm and linear head: what ResNet-18 is made of, compiled in seconds."
     def __init__(self):
         super().__init__()
-        self.conv, self.bn, self.head = torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.Linear(8, 10)
+        self.conv, self.bn, self.head = (torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8),
+                                         torch.nn.Linear(8, 10))
     def forward(self, x): return self.head(torch.relu(self.bn(self.conv(x))).mean((2, 3)))
 
 def test_compiled_evaluation_equals_eager(monkeypatch):

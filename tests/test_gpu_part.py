@@ -16,7 +16,8 @@ def test_table1_part_comes_back_in_two_zips_and_publishes(tmp_path):
     r = gpu_part('table1', tmp_path/'out')
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     files = sorted(p.name for p in (tmp_path/'out').iterdir())
-    assert files == ['figures.zip', 'log.txt', 'runs.zip', 'wall.txt'], files   # flat: a call returns ≤ 8, 2 levels down
+    # flat: a call returns ≤ 8, 2 levels down
+    assert files == ['figures.zip', 'log.txt', 'runs.zip', 'wall.txt'], files
     wall = pub.read_wall((tmp_path/'out'/'wall.txt').read_text())
     assert {nb: v['rc'] for nb, v in wall['notebooks'].items()} == dict.fromkeys(('04_train', '05_attacks',
                                                                                  '07_corruptions'), 0), wall
@@ -90,7 +91,8 @@ def test_table1_across_calls_from_run_records_without_checkpoints(tmp_path):
     assert set(t1['models']) == {'baseline', 'fgr'} and sorted(t1['runs'].values()) == sorted(runs)
     # a record missing (a call stopped during the evaluations): run:fgr trains again and replaces the run's records
     records = tmp_path/'repo'/'parts'/'smoke'/'runs.zip'
-    with zipfile.ZipFile(records) as z: kept = {n: z.read(n) for n in z.namelist() if '/grid-' not in n or 'fgr-' not in n}
+    with zipfile.ZipFile(records) as z:
+        kept = {n: z.read(n) for n in z.namelist() if '/grid-' not in n or 'fgr-' not in n}
     with zipfile.ZipFile(records, 'w') as z:
         for n, v in kept.items(): z.writestr(n, v)
     r = gpu_part('run:fgr', tmp_path/'out3', FGR_RUNS=str(tmp_path/'store3'), FGR_PARTS=str(tmp_path/'repo'/'parts'))

@@ -24,16 +24,19 @@ def test_fgr_reproduce_smoke(smoke_publication, tmp_path):
     assert {'device', 'torch', 'git_commit'} <= set(m['environment']) and m['config']['profile'] == 'smoke'
     assert m["data"]["source"] and m["run_store_train_wall_s_total"] > 0
     for n in names: assert (out/'notebooks'/f'{n}.ipynb').exists()
-    for n in ('01_spectral_bias', '04_train', '05_attacks'):   # executed notebooks show their figures (even with MPLBACKEND=Agg)
+    # executed notebooks show their figures (even with MPLBACKEND=Agg)
+    for n in ('01_spectral_bias', '04_train', '05_attacks'):
         assert 'image/png' in (out/'notebooks'/f'{n}.ipynb').read_text(), n
     assert not list(out.rglob('.tmp-*')), 'a temporary file was left behind'
-    for f in ('data_samples.png', 'spectral_bias.png', 'high_pass_masks.png', 'figure1.png', 'figure2.png', 'figure3.png'):
+    for f in ('data_samples.png', 'spectral_bias.png', 'high_pass_masks.png', 'figure1.png', 'figure2.png',
+              'figure3.png'):
         assert (out/f).stat().st_size > 1000, f
     for f in ('table1.md', 'table1.json', 'table2.md', 'table2.json', 'figure2.json', 'robustness_checks.json',
               'step_costs.json', 'mode_check.json', 'reconstruction.json', 'corruptions.json', 'figure6.png',
               'fd_error_vs_h.json', 'frontier.json', 'frontier.md', 'figure4.png', 'figure5.png'):
         assert (out/f).exists(), f
-    claims = json.loads((out/'claims.json').read_text())   # the ledger: schema, and every record points at a result file
+    # the ledger: schema, and every record points at a result file
+    claims = json.loads((out/'claims.json').read_text())
     from fgr.claims import FIELDS, VERDICTS
     assert len(claims) >= 14 and len({c['id'] for c in claims}) == len(claims)
     for c in claims:
@@ -41,13 +44,14 @@ def test_fgr_reproduce_smoke(smoke_publication, tmp_path):
         assert (out/c['source']).is_file(), c
     ids = {c['id'] for c in claims}
     assert {'clean_acc_baseline', 'clean_acc_fgr', 'pgd_acc_baseline', 'pgd_acc_fgr', 'relative_pgd_gain', 'clean_drop',
-            'fgr_step_cost', 'robust_all_strengths', 'ablation_standard', 'ablation_very_aggressive', 'absolute_pgd_gain',
-            'autoattack_fgr', 'paper_attack_reading', 'corruptions_noise', 'corruptions_blur', 'frontier_mask',
-            'frontier_mask_cutoff_0.2', 'frontier_cost', 'frontier_tradeoff'} <= ids
-    fr = json.loads((out/'frontier.json').read_text())      # the frontier: every point evaluated, the seeded points repeated
+            'fgr_step_cost', 'robust_all_strengths', 'ablation_standard', 'ablation_very_aggressive',
+            'absolute_pgd_gain', 'autoattack_fgr', 'paper_attack_reading', 'corruptions_noise', 'corruptions_blur',
+            'frontier_mask', 'frontier_mask_cutoff_0.2', 'frontier_cost', 'frontier_tradeoff'} <= ids
+    # the frontier: every point evaluated, the seeded points repeated
+    fr = json.loads((out/'frontier.json').read_text())
     assert set(fr['points']) == set(fr['configs']) and 'baseline' in fr['seeded']
     assert all(s['clean']['k'] >= 2 for s in fr['seeded'].values())
-    # a partial rerun drops the executed copy and manifest entry of a notebook that no longer exists (renamed or removed)
+    # a partial rerun drops the executed copy and manifest entry of a notebook that no longer exists (renamed, removed)
     (out/'notebooks'/'07_old_name.ipynb').write_text('{}')
     m['notebooks']['07_old_name'] = dict(status='ok', wall_s=1.0); (out/'manifest.json').write_text(json.dumps(m))
     r = fgr_reproduce('--only', '09_claims', '--out', out, timeout=600)
@@ -71,7 +75,8 @@ def test_a_file_has_one_owner(smoke_publication, tmp_path):
     foreign = [f'{f} (owned by {owner[f]})' for f in before
                if f in owner and owner[f] != '04_train' and after.get(f) != before[f]]
     assert not foreign, f'04_train changed files of other notebooks: {foreign}'
-    assert m['notebooks_this_run'] == ['04_train'] and m['notebooks']['04_train']['runs'] == 'store'   # its runs were stored
+    # its runs were stored
+    assert m['notebooks_this_run'] == ['04_train'] and m['notebooks']['04_train']['runs'] == 'store'
     others = lambda man: {k: v for k, v in man['notebooks'].items() if k != '04_train'}
     assert others(m) == others(m0)                          # the other notebooks' entries are kept as they were
 
@@ -91,7 +96,8 @@ def _run_fake_notebooks(nbs, out):
 
 def test_two_writers_of_one_file_are_refused(tmp_path):
     nbs = tmp_path/'nbs'; nbs.mkdir()
-    for n in ('00_a', '01_b'): _notebook(nbs/f'{n}.ipynb', "import pathlib; pathlib.Path(out_dir, 'same.txt').write_text('x')")
+    for n in ('00_a', '01_b'):
+        _notebook(nbs/f'{n}.ipynb', "import pathlib; pathlib.Path(out_dir, 'same.txt').write_text('x')")
     with pytest.raises(RuntimeError, match=r'same\.txt \(00_a, 01_b\)'): _run_fake_notebooks(nbs, tmp_path/'out')
     assert not (tmp_path/'out').exists() and not list(tmp_path.glob('.tmp-*')), 'a refused run published or left files'
 

@@ -108,11 +108,12 @@ WORKER = textwrap.dedent('''
 def test_two_run_all_at_once_train_each_run_once(store):
     marker = store/'trained.txt'
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    procs = [subprocess.Popen([sys.executable, '-c', WORKER, str(marker), order], cwd=ROOT, env=env, stderr=subprocess.PIPE,
-                              text=True) for order in ('baseline,fgr', 'fgr,baseline')]
+    procs = [subprocess.Popen([sys.executable, '-c', WORKER, str(marker), order], cwd=ROOT, env=env,
+                              stderr=subprocess.PIPE, text=True) for order in ('baseline,fgr', 'fgr,baseline')]
     errs = [p.communicate(timeout=600)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errs
-    assert sorted(marker.read_text().split('\n')[:-1]) == ['baseline 0', 'baseline 1', 'fgr 0', 'fgr 1']   # each epoch once
+    # each epoch once
+    assert sorted(marker.read_text().split('\n')[:-1]) == ['baseline 0', 'baseline 1', 'fgr 0', 'fgr 1']
     for name in ('baseline', 'fgr'):
         run, = (store/'shared').glob(f'{name}-*')
         assert len(json.loads((run/'history.json').read_text())['epochs']) == 2
