@@ -102,7 +102,7 @@ def test_table1_across_calls_from_run_records_without_checkpoints(tmp_path):
 
 def test_switches_follow_the_check():
     ok = dict(cuda=True, equality_ok=True, fast_speedup=1.4, compile=dict(prediction_agreement=1.0, speedup=1.3))
-    assert gpu_switches.switches(ok) == {'FGR_FAST_CONV': '1', 'FGR_COMPILE': '1'}
+    assert gpu_switches.switches(ok) == {'FGR_FAST_CONV': '1'}   # compile: never from a check (an evaluation fails)
     assert gpu_switches.switches(dict(ok, cuda=False)) == {}                       # a CPU record turns nothing on
     assert gpu_switches.switches(dict(ok, equality_ok=False, compile=dict(prediction_agreement=0.99, speedup=2))) == {}
     assert gpu_switches.switches(dict(ok, fast_speedup=1.01, compile=None)) == {}  # within the noise
