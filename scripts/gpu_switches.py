@@ -13,17 +13,13 @@ import json, os, sys
 from pathlib import Path
 
 FASTER = 1.05          # a speed-up under 5% is within the noise of a few timed rounds
-AGREEMENT = 0.999      # compiled attacks: the share of adversarial predictions that match eager ones
-COMPILE_FROM_CHECK = False   # see above: the check times PGD only, and another evaluation fails compiled
 
 
 def switches(rec:dict) -> dict:
     "Returns {variable: '1'} of the switches record `rec` (gpu_check.py's JSON or gpu_speed.json) found worth it."
     if not rec.get('cuda', rec.get('device') not in (None, 'cpu')): return {}
-    out, c = {}, rec.get('compile') or {}
+    out = {}
     if rec.get('equality_ok') and (rec.get('fast_speedup') or 0) > FASTER: out['FGR_FAST_CONV'] = '1'
-    compile_ok = (c.get('prediction_agreement') or 0) >= AGREEMENT and (c.get('speedup') or 0) > FASTER
-    if compile_ok and COMPILE_FROM_CHECK: out['FGR_COMPILE'] = '1'
     return out
 
 
