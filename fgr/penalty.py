@@ -119,7 +119,9 @@ def _add_to_grad(params, grads):
     "Adds each gradient of `grads` to its parameter's `.grad` (None: no contribution), as `backward()` would."
     for p, d in zip(params, grads):
         if d is None: continue
-        if p.grad is None: p.grad = d
+        # backward()'s layout contract: a new .grad has its parameter's strides. The double backward of a convolution
+        # returns the weight's gradient in another layout, which fused SGD on CUDA refuses and foreach SGD slows on
+        if p.grad is None: p.grad = d if d.stride() == p.stride() else torch.empty_like(p).copy_(d)
         else: p.grad.add_(d)
 
 # %% ../nbs/02_penalty.ipynb #1a9b6184

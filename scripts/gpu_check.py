@@ -226,38 +226,50 @@ def kernel_profile(width, batch_size, device, cuda, steps:int=5, top:int=15) -> 
     return out
 
 
+def step_trajectory(cfg:dict, data, device, graph:bool, fast:bool=False, repeats:int=0, inner:int=5) -> dict:
+    """Returns {losses, error, ms}: fgr.train's step of `cfg` from its seed over the batches `data` (schedule spread
+    over them), replayed from CUDA graphs (`graph`) or eager, with fast or native convolutions; `ms`: the median of
+    `repeats` timed rounds of `inner` steps (None for 0); `error`: why a capture failed (the steps then ran eager)."""
+    from fgr.train import METHODS, GraphedStep, optimizer, _train_step, _amp_context, _schedule, channels_last
+    torch.manual_seed(cfg['seed'])
+    model, cl = resnet18(cfg['width'], fast_conv=fast).to(device).train(), channels_last(device, cfg)
+    if cl: model = model.to(memory_format=torch.channels_last)
+    opt, method = optimizer(model, cfg, device, graphed=graph), METHODS[cfg['method']]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(dict(cfg, epochs=1), len(data)))
+    if graph: graphed = GraphedStep(model, opt, method, cfg); call = lambda x, y, i: graphed(x, y, i)
+    else:
+        amp = _amp_context(device, cfg['amp'])
+        call = lambda x, y, i: _train_step(model, opt, method, x, y, cfg, i, amp)
+    data = [(x.contiguous(memory_format=torch.channels_last) if cl else x, y) for x, y in data]
+    losses = []
+    for i, (x, y) in enumerate(data): losses.append(call(x, y, i)[1]['loss'].float().clone()); sched.step()
+    sync = torch.cuda.synchronize if str(device).startswith('cuda') else (lambda: None)
+    ms = 1e3 * statistics.median(timed(lambda a, b: call(a, b, 0), *data[0], sync, inner)
+                                 for _ in range(repeats)) if repeats else None
+    return dict(losses=torch.stack(losses).cpu(), error=graphed.error if graph else None, ms=ms)
+
+
+def loss_rdiff(reference, other) -> float:
+    "Returns the largest |Δloss|/|loss| of trajectory `other` against `reference` (inf where `other` is not finite)."
+    if not torch.isfinite(other).all(): return math.inf
+    return ((reference - other).abs() / reference.abs()).max().item()
+
+
 def graph_check(width, batch_size, steps, repeats, inner, device) -> dict:
     "Returns {method: {loss_max_rdiff, ok, eager_ms, graph_ms, speedup, error}}: fgr.train's step, eager and replayed."
-    from functools import partial
-    from fgr.train import make_config, METHODS, GraphedStep, optimizer, _train_step, _amp_context, _schedule
-    data, out, sync = batches(steps, batch_size, device, seed=3), {}, torch.cuda.synchronize
-    data = [(x.contiguous(memory_format=torch.channels_last), y) for x, y in data]
+    from fgr.train import make_config
+    data, out = batches(steps, batch_size, device, seed=3), {}
     for name, kw in (('plain', dict(method='baseline')), ('fgr exact', dict(method='fgr', lam=LAM))):
-        cfg, res = make_config(**kw, width=width, cutoff=CUTOFF, lr=LR, epochs=1), {}
+        cfg = make_config(**kw, width=width, cutoff=CUTOFF, lr=LR, epochs=1)
         try:
-            for mode in ('eager', 'graph'):
-                torch.manual_seed(0)
-                model = resnet18(width).to(device).to(memory_format=torch.channels_last).train()
-                opt = optimizer(model, cfg, device, graphed=mode == 'graph')
-                sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, steps))
-                if mode == 'graph': step = GraphedStep(model, opt, METHODS[cfg['method']], cfg)
-                else: step = partial(_train_step, model, opt, METHODS[cfg['method']], cfg=cfg,
-                                     amp_ctx=_amp_context(device, True))
-                call = (lambda x, y, i, step=step, mode=mode: step(x, y, i) if mode == 'graph' else step(x, y, step=i))
-                losses = []
-                for i, (x, y) in enumerate(data): losses.append(call(x, y, i)[1]['loss'].float().clone()); sched.step()
-                res[mode] = torch.stack(losses).cpu()
-                res[f'{mode}_ms'] = 1e3 * statistics.median(
-                    timed(lambda a, b, c=call: c(a, b, 0), *data[0], sync, inner) for _ in range(repeats))
-                if mode == 'graph': res['error'] = step.error
-            rd = ((res['eager'] - res['graph']).abs() / res['eager'].abs()).max().item()
-            out[name] = dict(loss_max_rdiff=rd, loss_rtol=TOLERANCE['bf16']['loss_rtol'], eager_ms=res['eager_ms'],
-                             graph_ms=res['graph_ms'], speedup=res['eager_ms'] / res['graph_ms'], error=res['error'],
-                             ok=res['error'] is None and rd <= TOLERANCE['bf16']['loss_rtol'],
-                             loss_eager=res['eager'].tolist(), loss_graph=res['graph'].tolist())
-            print(f"CUDA graph, fgr.train's {name} step: eager {res['eager_ms']:.2f} ms, replayed "
-                  f"{res['graph_ms']:.2f} ms; max |Δloss|/loss {rd:.2e}: {'OK' if out[name]['ok'] else 'FAIL'}",
-                  flush=True)
+            eager, graph = (step_trajectory(cfg, data, device, g, repeats=repeats, inner=inner) for g in (False, True))
+            rd, tol = loss_rdiff(eager['losses'], graph['losses']), TOLERANCE['bf16']['loss_rtol']
+            out[name] = dict(loss_max_rdiff=rd, loss_rtol=tol, eager_ms=eager['ms'], graph_ms=graph['ms'],
+                             speedup=eager['ms'] / graph['ms'], error=graph['error'],
+                             ok=graph['error'] is None and rd <= tol,
+                             loss_eager=eager['losses'].tolist(), loss_graph=graph['losses'].tolist())
+            print(f"CUDA graph, fgr.train's {name} step: eager {eager['ms']:.2f} ms, replayed {graph['ms']:.2f} ms; "
+                  f"max |Δloss|/loss {rd:.2e}: {'OK' if out[name]['ok'] else 'FAIL'}", flush=True)
         except Exception as e:
             out[name] = dict(ok=False, error=f'{type(e).__name__}: {e}'[:4000])
             print(f"CUDA graph, fgr.train's {name} step: failed: {out[name]['error'][:300]}", flush=True)

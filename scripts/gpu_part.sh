@@ -7,7 +7,8 @@
 #   07_corruptions: ~27 min at the paper profile on one H200 today, so it needs a longer call or the speed-ups),
 #   ablation (06_ablation), frontier (08_frontier), run:NAME[,NAME] (scripts/gpu_run.py: one run of Table 1 trained and
 #   every evaluation of it kept in its folder, so that table1 later builds its tables from the records without
-#   retraining: Table 1 across several calls).
+#   retraining: Table 1 across several calls; its speed gate picks CUDA graphs and the fast convolution for the run, and
+#   it stops, status 3, after an epoch from which the run cannot end by this part's deadline).
 # Records that earlier calls brought back (parts/<profile>/runs.zip, tracked, merged by publish_gpu_part.py; FGR_PARTS:
 # another folder) are unpacked into the run store first: a finished run there is not trained again, nor re-evaluated.
 # Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] (or the
@@ -40,7 +41,8 @@ left() { echo $(( deadline - $(date +%s) )); }
 note() { echo "$*" | tee -a "$out/wall.txt"; }
 export PYTHONPATH=$root/.gpu/wheels/site:$root${PYTHONPATH:+:$PYTHONPATH}   # pyautoattack (gpu_stage.sh), then fgr
 if [ -d .gpu/wheels ] && ! python3 -c "import papermill, ipykernel, fastcore, torchattacks" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/wheels/*.whl \
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    .gpu/wheels/*.whl \
     || { note "wheels: install failed"; exit 1; }
   export PYTHONPATH=/tmp/site:$PYTHONPATH
 fi
@@ -48,7 +50,8 @@ export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=${FGR_RUNS:-/tmp/fgr-runs} FGR_
 [ -f .gpu/data/cifar10-jpeg.npz ] && export FGR_DATA=$root/.gpu/data/cifar10-jpeg.npz
 # the commit this tree was staged at (the device gets no .git): manifests record it
 [ -f .gpu/wheels/COMMIT ] && export FGR_COMMIT=$(cat .gpu/wheels/COMMIT)
-note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left) $(date -u +%FT%TZ)"
+note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left)" \
+  "$(date -u +%FT%TZ)"
 records=${FGR_PARTS:-parts}/$profile/runs.zip   # what earlier calls brought back: histories and evaluations
 if [ -f "$records" ]; then
   mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$records" "$FGR_RUNS" && note "records: $records unpacked"
@@ -94,7 +97,8 @@ for name in ${runs//,/ }; do
   t=$(left)
   if [ "$t" -lt 60 ]; then note "run:$name: not started, $t s left"; continue; fi
   s=$(date +%s)
-  timeout --signal=INT --kill-after=30 "$t" python3 scripts/gpu_run.py "$name" --profile "$profile"
+  timeout --signal=INT --kill-after=30 "$t" \
+    python3 scripts/gpu_run.py "$name" --profile "$profile" --deadline "$deadline"
   note "run:$name: rc=$? wall_s=$(( $(date +%s) - s ))"; pack
 done
 fig=$out/figures/$profile; mkdir -p "$out/figures"
@@ -103,7 +107,8 @@ for nb in $nbs; do
   t=$(left)
   if [ "$t" -lt 60 ]; then note "$nb: not started, $t s left"; continue; fi
   s=$(date +%s)
-  timeout --signal=INT --kill-after=30 "$t" python3 -c "import sys; from fgr.reproduce import main; sys.exit(main(sys.argv[1:]))" \
+  timeout --signal=INT --kill-after=30 "$t" \
+    python3 -c "import sys; from fgr.reproduce import main; sys.exit(main(sys.argv[1:]))" \
     --profile "$profile" --only "$nb" --out "$fig" --no-progress
   note "$nb: rc=$? wall_s=$(( $(date +%s) - s ))"
   log=$FGR_RUNS/kernel-logs/$(basename "$fig").log; [ -f "$log" ] && cp "$log" "$FGR_RUNS/kernel-logs/$nb.log"

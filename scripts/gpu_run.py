@@ -13,10 +13,75 @@ finished; a run stopped before its last epoch brings back nothing usable (no che
 profile `run:fgr` needs a call longer than its 50 epochs (about 15 min at the H100 epoch time, eager) or the speed-ups.
 A run found finished (records from an earlier call) whose records lack an evaluation trains again from the start, its
 old records deleted: an evaluation never mixes two trainings.
+
+Before a run trains on CUDA, a speed gate (`speed_gate`) runs fgr.train's step of the run's own config on the run's own
+first --gate-steps batches from its seed: eager with PyTorch's convolutions (the reference), and replayed from CUDA
+graphs with PyTorch's and with fgr.fast_conv's convolutions. The fastest candidate whose loss trajectory equals the
+reference's within gpu_check.py's tolerance (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5%
+faster trains the run (FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment that sets either variable
+restricts the gate to what it allows. The gate's record, speed_gate.json, is kept in the run's folder.
+With --deadline (Unix seconds; gpu_part.sh passes its own), training stops after any epoch from which the epochs
+measured so far project its end, plus --reserve-s for the first evaluation, past the deadline: exit status 3, and the
+lease's time goes to its next part rather than to a run that cannot come back.
 """
-import argparse, json, shutil, sys, time
+import argparse, json, os, shutil, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))        # gpu_check's trajectories and tolerances
+FASTER = 1.05                                                    # as gpu_switches.py: under 5% is timing noise
+
+
+class WontFit(RuntimeError):
+    "Raised by `Deadline` when the epochs measured so far project a run's end past the deadline."
+
+
+class Deadline:
+    "A `train` callback that raises `WontFit` at an epoch's start once the measured epochs project the end too late."
+    def __init__(self, deadline:float, epochs:int, reserve_s:float):
+        self.deadline, self.epochs, self.reserve_s, self.first = deadline, epochs, reserve_s, None
+    def __call__(self, epoch, step, model):
+        if step: return
+        now = time.time()
+        if self.first is None: self.first = (epoch, now); return
+        per_epoch = (now - self.first[1]) / (epoch - self.first[0])   # the first timed epoch includes graph capture
+        end = now + per_epoch * (self.epochs - epoch) + self.reserve_s
+        if end > self.deadline:
+            raise WontFit(f'{epoch} of {self.epochs} epochs done at {per_epoch:.1f} s each: the run would end '
+                          f'{end - self.deadline:.0f} s after the deadline (with {self.reserve_s:.0f} s kept for its '
+                          'first evaluation); stopped, so that the lease goes to its next part')
+
+
+def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
+    """Returns {choice, candidates, …}: the fastest way to train `cfg` whose loss trajectory over the run's first
+    `steps` batches equals eager PyTorch's (gpu_check.py's tolerance) and that is more than 5% faster; choice sets
+    FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
+    from gpu_check import TOLERANCE, loss_rdiff, step_trajectory
+    from fgr.data import DeviceLoader
+    dl = DeviceLoader(data.train_x, data.train_y, cfg['batch_size'], train=True, seed=cfg['seed'], device=device)
+    batches = [b for _, b in zip(range(steps), dl)]
+    tol = TOLERANCE['bf16' if cfg['amp'] else 'fp32']['loss_rtol']
+    allowed = lambda var: [v for v in (True, False) if os.environ.get(var) in (None, str(int(v)))]
+    ref = step_trajectory(cfg, batches, device, graph=False, repeats=3)
+    out = dict(steps=steps, loss_rtol=tol, reference=dict(graph=False, fast=False, ms=ref['ms'],
+                                                           losses=ref['losses'].tolist()), candidates=[])
+    for graph in [g for g in allowed('FGR_CUDA_GRAPH') if g]:
+        for fast in allowed('FGR_FAST_CONV'):
+            try: r = step_trajectory(cfg, batches, device, graph=True, fast=fast, repeats=3)
+            except Exception as e: r = dict(losses=None, ms=None, error=f'{type(e).__name__}: {e}'[:1000])
+            rd = loss_rdiff(ref['losses'], r['losses']) if r['losses'] is not None else None
+            ok = r['error'] is None and rd is not None and rd <= tol and ref['ms'] / r['ms'] > FASTER
+            out['candidates'].append(dict(graph=graph, fast=fast, ms=r['ms'], loss_max_rdiff=rd, error=r['error'],
+                                          speedup=ref['ms'] / r['ms'] if r['ms'] else None, ok=ok,
+                                          losses=None if r['losses'] is None else r['losses'].tolist()))
+    best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['ms'], default=None)
+    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))), FGR_FAST_CONV=str(int(bool(best and best['fast']))))
+    return out
+
+
+def trains(path:Path, epochs:int) -> bool:
+    "Returns whether `train` will train the run at `path` (False: it finished, here or elsewhere)."
+    h = path/'history.json'
+    return not h.exists() or len(json.loads(h.read_text())['epochs']) < epochs
 
 
 def evaluations(run, data, p:dict, progress:bool=False):
@@ -45,18 +110,34 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('name', help="a run of 04_train's main_configs: baseline or fgr")
     ap.add_argument('--profile', default='paper')
+    ap.add_argument('--deadline', type=float, help='Unix time by which training and its first evaluation must end')
+    ap.add_argument('--reserve-s', type=float, default=60, help='seconds kept after training for the first evaluation')
+    ap.add_argument('--gate-steps', type=int, default=20, help="steps of the speed gate's trajectories (0: no gate)")
     a = ap.parse_args(argv)
-    from fgr.core import load_profile
+    import torch
+    from fgr.core import default_device, load_profile, runs_dir, save_json
     from fgr.data import load_cifar10
-    from fgr.train import main_configs, train, ModelNotHere
+    from fgr.train import main_configs, train, run_name, ModelNotHere
     p = load_profile(a.profile)
     configs = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
                            p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
     if a.name not in configs:
         ap.error(f"run {a.name!r}: choose one of {', '.join(configs)} (04_train's main_configs)")
-    data = load_cifar10()
+    cfg, data, device = configs[a.name], load_cifar10(), default_device()
     for attempt in (1, 2):
-        t0 = time.time(); run = train(configs[a.name], data, a.profile, progress=True)
+        gate, path = None, runs_dir(a.profile)/run_name(dict(cfg, data=data.source))
+        if str(device).startswith('cuda') and a.gate_steps and trains(path, cfg['epochs']):
+            t0 = time.time(); gate = speed_gate(cfg, data, device, a.gate_steps); os.environ.update(gate['choice'])
+            torch.cuda.empty_cache()
+            print(json.dumps(dict(speed_gate=gate['choice'], seconds=round(time.time() - t0, 1), reference_ms=gate[
+                'reference']['ms'], candidates=[{k: c[k] for k in ('graph', 'fast', 'ms', 'loss_max_rdiff', 'ok',
+                                                                   'error')} for c in gate['candidates']])), flush=True)
+        guard = Deadline(a.deadline, cfg['epochs'], a.reserve_s) if a.deadline else None
+        t0 = time.time()
+        try: run = train(cfg, data, a.profile, progress=True, callback=guard)
+        except WontFit as e:
+            print(json.dumps(dict(run=path.name, stopped=str(e))), flush=True); return 3
+        if gate: save_json(gate, run.path/'speed_gate.json')
         print(json.dumps(dict(run=run.path.name, epochs=len(run.history), train_s=round(time.time() - t0, 1),
                               test_acc=run.final.get('test_acc'), model_here=run.net is not None)), flush=True)
         try:

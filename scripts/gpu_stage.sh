@@ -24,5 +24,6 @@ echo "$(git rev-parse HEAD)$dirty" > .gpu/wheels/COMMIT
 tracked=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
 extra=$(git ls-files -z --others --exclude-standard | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
 total=$(( $(du -sb .gpu | cut -f1) + tracked + ${extra:-0} ))
-echo "gpu_stage: .gpu $(du -sh .gpu | cut -f1), commit $(cat .gpu/wheels/COMMIT); a call carries $(( total / 1048576 )) MiB of 64"
+echo "gpu_stage: .gpu $(du -sh .gpu | cut -f1), commit $(cat .gpu/wheels/COMMIT);" \
+  "a call carries $(( total / 1048576 )) MiB of 64"
 [ "$total" -lt $(( 64 * 1048576 )) ] || { echo "gpu_stage: over the 64 MiB a call carries: track less" >&2; exit 1; }

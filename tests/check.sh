@@ -18,8 +18,11 @@ PY
 echo "== 2/4 the library is what the notebooks export (nbdev-export leaves git unchanged), and lint-clean"
 nbdev-export
 if [ -n "$(git status --porcelain -- fgr)" ]; then
-  git status --porcelain -- fgr; echo "FAIL: fgr/ differs from the notebooks' export (run nbdev-export and commit)"; exit 1; fi
-ruff check fgr tests scripts   # lint (pyproject.toml [tool.ruff]); line and function lengths of the notebooks: tests/test_project.py
+  git status --porcelain -- fgr
+  echo "FAIL: fgr/ differs from the notebooks' export (run nbdev-export and commit)"; exit 1
+fi
+# lint (pyproject.toml [tool.ruff]); line and function lengths of the notebooks: tests/test_project.py
+ruff check fgr tests scripts
 
 echo "== 3/4 nbdev-test (every notebook under the smoke profile)"
 # Two notebooks at a time, one thread each: two workers that each use every core oversubscribe the CPU

@@ -1,5 +1,6 @@
 "The GPU lease's script on the CPU under smoke: a part runs, stops at its budget, comes back packed, and publishes."
 import json, os, subprocess, sys, zipfile
+import pytest
 import yaml
 from conftest import ROOT
 sys.path.insert(0, str(ROOT/'scripts'))
@@ -108,3 +109,67 @@ def test_switches_follow_the_check():
     assert gpu_switches.switches(dict(ok, fast_speedup=1.01, compile=None)) == {}  # within the noise
     published = {k: v for k, v in ok.items() if k != 'cuda'}
     assert gpu_switches.switches(dict(published, device='NVIDIA H200')) == gpu_switches.switches(ok)
+    graph = lambda ok, speedup=2.3: dict(ok=ok, speedup=speedup)
+    both = dict(ok, equality_ok=False, train_graph={'plain': graph(True), 'fgr exact': graph(True, 1.5)})
+    assert gpu_switches.switches(both) == {'FGR_CUDA_GRAPH': '1'}
+    # a method whose graph failed (the first H200 lease: fused SGD refused exact FGR's gradients), or no faster
+    assert gpu_switches.switches(dict(both, train_graph={'plain': graph(True), 'fgr exact': dict(ok=False)})) == {}
+    assert gpu_switches.switches(dict(both, train_graph={'plain': graph(True), 'fgr exact': graph(True, 1.02)})) == {}
+    published = json.loads((ROOT/'figures'/'paper'/'gpu_speed.json').read_text())
+    assert gpu_switches.switches(published) == {}   # what the next GPU call starts from, before its run's speed gate
+
+def test_step_trajectory_fast_convolution_trains_as_pytorch_on_the_cpu():
+    "The speed gate's trajectories: fgr.fast_conv's exact FGR steps follow PyTorch's within the fp32 tolerance."
+    import torch
+    import gpu_check
+    from fgr.train import make_config
+    cfg = make_config(method='fgr', lam=0.1, cutoff=0.1, width=0.0625, batch_size=8, epochs=1, lr=0.05)
+    data = gpu_check.batches(4, 8, 'cpu', seed=3)
+    native, fast = (gpu_check.step_trajectory(cfg, data, 'cpu', graph=False, fast=f) for f in (False, True))
+    assert native['error'] is None and native['ms'] is None and native['losses'].shape == (4,)
+    assert gpu_check.loss_rdiff(native['losses'], fast['losses']) < gpu_check.TOLERANCE['fp32']['loss_rtol']
+    assert gpu_check.loss_rdiff(native['losses'], native['losses'] * 1.1) > 0.09
+    assert gpu_check.loss_rdiff(native['losses'], torch.full((4,), float('nan'))) == float('inf')
+
+def test_speed_gate_takes_the_fastest_equal_candidate(monkeypatch):
+    import torch
+    import gpu_check
+    import gpu_run
+    from fgr.data import Cifar10
+    from fgr.train import make_config
+    ref = torch.tensor([2.3, 2.2, 2.0])
+    fakes = {(False, False): (ref, 10.0), (True, False): (ref * 1.01, 4.0), (True, True): (ref * 1.2, 3.0)}
+    def fake(cfg, batches, device, graph, fast=False, repeats=0, inner=5):
+        losses, ms = fakes[graph, fast]
+        return dict(losses=losses, ms=ms, error=None)
+    monkeypatch.setattr(gpu_check, 'step_trajectory', fake)
+    for var in ('FGR_CUDA_GRAPH', 'FGR_FAST_CONV'): monkeypatch.delenv(var, raising=False)
+    x, y = torch.zeros(8, 3, 32, 32, dtype=torch.uint8), torch.zeros(8, dtype=torch.long)
+    data = Cifar10(x, y, x, y, 'fake')
+    cfg = make_config(method='fgr', lam=0.1, batch_size=4)
+    gate = gpu_run.speed_gate(cfg, data, 'cpu', steps=2)   # fast conv: fastest, but 20% off the reference's losses
+    assert gate['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}, gate
+    assert [c['ok'] for c in gate['candidates']] == [False, True] and gate['loss_rtol'] == 3e-2
+    fakes[True, True] = (ref, 3.0)
+    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '1'}
+    monkeypatch.setenv('FGR_FAST_CONV', '0')                       # the caller's choice restricts the gate
+    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}
+    fakes[True, False] = (ref, 9.8)                                # equal but within 5%: eager
+    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'}
+
+def test_deadline_stops_a_run_that_cannot_end_in_time(monkeypatch):
+    import gpu_run
+    clock = iter([1000.0, 1010.0, 1020.0])                         # epochs of 10 s
+    monkeypatch.setattr(gpu_run.time, 'time', lambda: next(clock))
+    guard = gpu_run.Deadline(deadline=1000 + 10 * 50 + 60, epochs=50, reserve_s=60)   # exactly enough
+    guard(0, 0, None); guard(0, 5, None); guard(1, 0, None)        # 49 epochs left at 10 s: 490 + 60 s, fits
+    guard.deadline -= 11
+    with pytest.raises(gpu_run.WontFit, match='2 of 50 epochs done'): guard(2, 0, None)
+
+def test_a_run_that_cannot_end_by_the_deadline_stops_after_its_first_epoch(tmp_path):
+    import time
+    r = subprocess.run([sys.executable, str(ROOT/'scripts'/'gpu_run.py'), 'baseline', '--profile', 'smoke',
+                        '--deadline', str(time.time() + 30), '--reserve-s', '3600'], cwd=ROOT, capture_output=True,
+                       text=True, timeout=600, env=dict(os.environ, FGR_RUNS=str(tmp_path/'store'), TQDM_DISABLE='1'))
+    assert r.returncode == 3, r.stdout[-2000:] + r.stderr[-2000:]
+    assert '1 of 2 epochs done' in r.stdout and 'stopped' in r.stdout, r.stdout[-2000:]
