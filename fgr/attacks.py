@@ -63,14 +63,12 @@ def pgd_run(model, x, y, eps, alpha, steps:int, random_start:bool=True, norm:str
     for t in range(steps + 1):
         x_adv.requires_grad_(True)
         logits = model(x_adv)
-        fooled = (logits.argmax(1) != y) & (first > steps)
-        first[fooled] = t; best[fooled] = x_adv.detach()[fooled]
+        fooled = (logits.argmax(1) != y) & (first > steps)   # kept with torch.where: no wait on the host
+        first = torch.where(fooled, t, first); best = torch.where(fooled[:, None, None, None], x_adv.detach(), best)
         if t == steps: break
         g, = torch.autograd.grad(attack_loss(logits, y, loss), x_adv)
         x_adv = _project(x_adv.detach() + alpha * _ascent(g, norm), x, eps, norm)
-    never = first > steps
-    best[never] = x_adv.detach()[never]
-    return best, first
+    return torch.where((first > steps)[:, None, None, None], x_adv.detach(), best), first
 
 def _pgd(model, x, y, eps, alpha, steps:int, random_start:bool, restarts:int, norm:str, loss:str):
     "Returns PGD adversarial images under `norm` ('linf' or 'l2'): per point a fooling iterate of any restart."

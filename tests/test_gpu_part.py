@@ -173,3 +173,16 @@ def test_a_run_that_cannot_end_by_the_deadline_stops_after_its_first_epoch(tmp_p
                        text=True, timeout=600, env=dict(os.environ, FGR_RUNS=str(tmp_path/'store'), TQDM_DISABLE='1'))
     assert r.returncode == 3, r.stdout[-2000:] + r.stderr[-2000:]
     assert '1 of 2 epochs done' in r.stdout and 'stopped' in r.stdout, r.stdout[-2000:]
+
+def test_speed_gate_runs_its_real_trajectories_and_keeps_eager_without_cuda(monkeypatch):
+    import torch
+    import gpu_run
+    from fgr.data import Cifar10
+    from fgr.train import make_config
+    for var in ('FGR_CUDA_GRAPH', 'FGR_FAST_CONV'): monkeypatch.delenv(var, raising=False)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8, generator=g), torch.arange(16) % 10
+    cfg = make_config(method='fgr', lam=0.1, width=0.0625, batch_size=8, epochs=1)
+    gate = gpu_run.speed_gate(cfg, Cifar10(x, y, x, y, 'fake'), 'cpu', steps=2)
+    assert gate['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'} and len(gate['reference']['losses']) == 2
+    assert len(gate['candidates']) == 2 and all(c['error'] and not c['ok'] for c in gate['candidates'])   # no capture
