@@ -8,7 +8,9 @@
 #   ablation (06_ablation), frontier (08_frontier), run:NAME[,NAME] (scripts/gpu_run.py: one run of Table 1 trained and
 #   every evaluation of it kept in its folder, so that table1 later builds its tables from the records without
 #   retraining: Table 1 across several calls; its speed gate picks CUDA graphs and the fast convolution for the run, and
-#   it stops, status 3, after an epoch from which the run cannot end by this part's deadline).
+#   it stops, status 3, after an epoch from which the run cannot end by this part's deadline; FGR_RUN_EVALUATIONS=a,b
+#   computes those evaluations alone; a run whose evaluations did not all finish returns its weights in OUT/weights,
+#   for a later call staged with gpu_stage.sh --eval).
 # Records that earlier calls brought back (parts/<profile>/runs.zip, tracked, merged by publish_gpu_part.py; FGR_PARTS:
 # another folder) are unpacked into the run store first: a finished run there is not trained again, nor re-evaluated.
 # Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] (or the
@@ -47,7 +49,10 @@ if [ -d .gpu/wheels ] && ! python3 -c "import papermill, ipykernel, fastcore, to
   export PYTHONPATH=/tmp/site:$PYTHONPATH
 fi
 export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=${FGR_RUNS:-/tmp/fgr-runs} FGR_CACHE=${FGR_CACHE:-/tmp/fgr-cache}
-[ -f .gpu/data/cifar10-jpeg.npz ] && export FGR_DATA=$root/.gpu/data/cifar10-jpeg.npz
+# the staged archive, unless the caller names one; an evaluation call (gpu_stage.sh --eval) carries the test split alone
+for f in cifar10-jpeg.npz cifar10-jpeg-test.npz; do
+  [ -z "${FGR_DATA:-}" ] && [ -f ".gpu/data/$f" ] && export FGR_DATA=$root/.gpu/data/$f
+done
 # the commit this tree was staged at (the device gets no .git): manifests record it
 [ -f .gpu/wheels/COMMIT ] && export FGR_COMMIT=$(cat .gpu/wheels/COMMIT)
 note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left)" \
@@ -56,6 +61,12 @@ records=${FGR_PARTS:-parts}/$profile/runs.zip   # what earlier calls brought bac
 if [ -f "$records" ]; then
   mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$records" "$FGR_RUNS" && note "records: $records unpacked"
 fi
+# weights that an earlier call brought back (gpu_stage.sh --eval; FGR_WEIGHTS_IN: another folder): no training again
+for w in "${FGR_WEIGHTS_IN:-.gpu/weights}/$profile"/*/weights.pt; do
+  [ -f "$w" ] || continue
+  run=$(basename "$(dirname "$w")"); mkdir -p "$FGR_RUNS/$profile/$run" && cp "$w" "$FGR_RUNS/$profile/$run/"
+  note "weights: $run"
+done
 if [ "$epochs$nbs$runs" != 0 ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
   python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3
   note "data: CIFAR-10 not found (stage .gpu/data with scripts/gpu_stage.sh and carry .gpu)"; exit 2
@@ -98,7 +109,8 @@ for name in ${runs//,/ }; do
   if [ "$t" -lt 60 ]; then note "run:$name: not started, $t s left"; continue; fi
   s=$(date +%s)
   timeout --signal=INT --kill-after=30 "$t" \
-    python3 scripts/gpu_run.py "$name" --profile "$profile" --deadline "$deadline"
+    python3 scripts/gpu_run.py "$name" --profile "$profile" --deadline "$deadline" --weights-out "$out/weights" \
+    ${FGR_RUN_EVALUATIONS:+--evaluations "$FGR_RUN_EVALUATIONS"}
   note "run:$name: rc=$? wall_s=$(( $(date +%s) - s ))"; pack
 done
 fig=$out/figures/$profile; mkdir -p "$out/figures"

@@ -11,8 +11,9 @@ its checkpoint (runs.zip) and the notebooks build their tables from the history 
 (`train` finds a finished run without its checkpoint). A call stopped at its limit keeps the evaluations that
 finished; a run stopped before its last epoch brings back nothing usable (no checkpoint returns), so at the paper
 profile `run:fgr` needs a call longer than its 50 epochs (about 15 min at the H100 epoch time, eager) or the speed-ups.
-A run found finished (records from an earlier call) whose records lack an evaluation trains again from the start, its
-old records deleted: an evaluation never mixes two trainings.
+A run found finished (records from an earlier call) whose records lack an evaluation is evaluated from its weights
+where a call staged with them (below), else trains again from the start, its old records deleted: an evaluation never
+mixes two trainings.
 
 Before a run trains on CUDA, a speed gate (`speed_gate`) runs fgr.train's step of the run's own config on the run's own
 first --gate-steps batches from its seed: eager with PyTorch's convolutions (the reference), and replayed from CUDA
@@ -20,14 +21,21 @@ graphs with PyTorch's and with fgr.fast_conv's convolutions. The fastest candida
 reference's within gpu_check.py's tolerance (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5%
 faster trains the run (FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment that sets either variable
 restricts the gate to what it allows. The gate's record, speed_gate.json, is kept in the run's folder.
-With --deadline (Unix seconds; gpu_part.sh passes its own), training stops after any epoch from which the epochs
-measured so far project its end, plus --reserve-s for the first evaluation, past the deadline: exit status 3, and the
-lease's time goes to its next part rather than to a run that cannot come back.
+With --weights-out DIR (gpu_part.sh passes OUT/weights), a run trained in this call leaves its weights there, in
+parts of at most 15 MiB (a call returns files of 16 MiB at most), until every evaluation has finished: a run the call's
+limit stopped in its evaluations comes back with them (their sha256 in weights.json, in the run's folder), and
+publish_gpu_part.py rebuilds them in checkpoints/<profile>/<run>/weights.pt (git-ignored), from which a later call
+staged with `scripts/gpu_stage.sh --eval` (the test split alone, and the weights) finishes the evaluations without
+training. One run's weights per call: 3 parts at width 1, beside the call's 4 other files, under its 8.
+With --deadline (Unix seconds; gpu_part.sh passes its own), training stops at the start of any epoch (the third or
+later) from which the last epoch's time projects its end, plus --reserve-s to save its weights, past the deadline: exit
+status 3, and the lease's time goes to its next part rather than to a run that cannot come back.
 """
-import argparse, json, os, shutil, sys, time
+import argparse, hashlib, json, os, shutil, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))        # gpu_check's trajectories and tolerances
+EVALUATIONS = ('table1', 'spectrum', 'checks', 'grid', 'corruptions', 'reconstruction')   # the order they run in
 FASTER = 1.05                                                    # as gpu_switches.py: under 5% is timing noise
 
 
@@ -36,19 +44,21 @@ class WontFit(RuntimeError):
 
 
 class Deadline:
-    "A `train` callback that raises `WontFit` at an epoch's start once the measured epochs project the end too late."
+    """A `train` callback that raises `WontFit` at the start of an epoch (the third or later) when the last epoch's
+    time, times the epochs left, plus `reserve_s`, ends past `deadline`. The first epoch, slowed by graph capture and
+    cuDNN's algorithm search, decides nothing."""
     def __init__(self, deadline:float, epochs:int, reserve_s:float):
-        self.deadline, self.epochs, self.reserve_s, self.first = deadline, epochs, reserve_s, None
+        self.deadline, self.epochs, self.reserve_s, self.starts = deadline, epochs, reserve_s, []
     def __call__(self, epoch, step, model):
         if step: return
-        now = time.time()
-        if self.first is None: self.first = (epoch, now); return
-        per_epoch = (now - self.first[1]) / (epoch - self.first[0])   # the first timed epoch includes graph capture
+        now = time.time(); self.starts.append(now)
+        if len(self.starts) < 3: return
+        per_epoch = now - self.starts[-2]
         end = now + per_epoch * (self.epochs - epoch) + self.reserve_s
         if end > self.deadline:
-            raise WontFit(f'{epoch} of {self.epochs} epochs done at {per_epoch:.1f} s each: the run would end '
-                          f'{end - self.deadline:.0f} s after the deadline (with {self.reserve_s:.0f} s kept for its '
-                          'first evaluation); stopped, so that the lease goes to its next part')
+            raise WontFit(f'{epoch} of {self.epochs} epochs done, the last in {per_epoch:.1f} s: the run would end '
+                          f'{end - self.deadline:.0f} s after the deadline (with {self.reserve_s:.0f} s kept to bring '
+                          'back its weights); stopped, so that the lease goes to its next part')
 
 
 def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
@@ -78,14 +88,32 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     return out
 
 
+CHUNK = 15 * 2**20   # bytes per weights part: a call returns files of at most 16 MiB
+
+
+def export_weights(run, dest:Path, chunk:int=CHUNK) -> list:
+    """Returns the files dest/<run>.pt.000, .001, … (each ≤ `chunk` bytes) that hold `run`'s weights (`save_weights`),
+    their sha256, size and names written to weights.json in the run's folder."""
+    from fgr.core import save_json
+    from fgr.train import save_weights
+    dest.mkdir(parents=True, exist_ok=True)
+    whole = save_weights(run, dest/f'.tmp-{run.path.name}.pt')
+    data = whole.read_bytes(); whole.unlink()
+    parts = [dest/f'{run.path.name}.pt.{i // chunk:03d}' for i in range(0, len(data), chunk)]
+    for i, p in enumerate(parts): p.write_bytes(data[i * chunk:(i + 1) * chunk])
+    save_json(dict(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), parts=[p.name for p in parts]),
+              run.path/'weights.json')
+    return parts
+
+
 def trains(path:Path, epochs:int) -> bool:
     "Returns whether `train` will train the run at `path` (False: it finished, here or elsewhere)."
     h = path/'history.json'
     return not h.exists() or len(json.loads(h.read_text())['epochs']) < epochs
 
 
-def evaluations(run, data, p:dict, progress:bool=False):
-    "Yields (name, seconds) as each evaluation of `run` under profile settings `p` is computed or read back."
+def evaluations(run, data, p:dict, progress:bool=False, only:str=None):
+    "Yields (name, seconds) as each evaluation of `run` under profile settings `p` (`only`: those named) is done."
     from fgr.attacks import attack_evaluations
     from fgr.corruptions import run_corruption_correct
     from fgr.train import gradient_spectrum
@@ -102,7 +130,10 @@ def evaluations(run, data, p:dict, progress:bool=False):
                                                             data.test_y[:p['n_corrupt']], data.source, p['seed'],
                                                             progress)),
              ('reconstruction', attacks('reconstruction'))]
+    assert tuple(n for n, _ in steps) == EVALUATIONS
+    wanted = EVALUATIONS if only is None else only.split(',')
     for name, compute in steps:
+        if name not in wanted: continue
         t0 = time.time(); compute(); yield name, round(time.time() - t0, 1)
 
 
@@ -111,9 +142,13 @@ def main(argv=None) -> int:
     ap.add_argument('name', help="a run of 04_train's main_configs: baseline or fgr")
     ap.add_argument('--profile', default='paper')
     ap.add_argument('--deadline', type=float, help='Unix time by which training and its first evaluation must end')
-    ap.add_argument('--reserve-s', type=float, default=60, help='seconds kept after training for the first evaluation')
+    ap.add_argument('--reserve-s', type=float, default=20, help='seconds kept after training to save its weights')
     ap.add_argument('--gate-steps', type=int, default=20, help="steps of the speed gate's trajectories (0: no gate)")
+    ap.add_argument('--weights-out', help="folder for the weights of a run trained here, until its evaluations end")
+    ap.add_argument('--evaluations', help='comma-separated evaluations to compute, in their order (default: all)')
     a = ap.parse_args(argv)
+    if a.evaluations and set(a.evaluations.split(',')) - set(EVALUATIONS):
+        ap.error(f'--evaluations {a.evaluations}: choose from {",".join(EVALUATIONS)}')
     import torch
     from fgr.core import default_device, load_profile, runs_dir, save_json
     from fgr.data import load_cifar10
@@ -140,9 +175,17 @@ def main(argv=None) -> int:
         if gate: save_json(gate, run.path/'speed_gate.json')
         print(json.dumps(dict(run=run.path.name, epochs=len(run.history), train_s=round(time.time() - t0, 1),
                               test_acc=run.final.get('test_acc'), model_here=run.net is not None)), flush=True)
+        from fgr.train import WEIGHTS
+        keep = (a.weights_out and run.net is not None and not (run.path/WEIGHTS).exists()
+                and not any(Path(a.weights_out).glob('*.pt.*')))   # trained here; one run's weights per call
+        parts = export_weights(run, Path(a.weights_out)) if keep else []
+        if parts: print(json.dumps(dict(weights=[q.name for q in parts], until='its evaluations end')), flush=True)
         try:
-            for name, seconds in evaluations(run, data, p):
+            for name, seconds in evaluations(run, data, p, only=a.evaluations):
                 print(json.dumps(dict(evaluation=name, seconds=seconds)), flush=True)
+            if a.evaluations is None:                # all of them kept: the weights need not come back
+                for q in parts: q.unlink()
+                if parts: (run.path/'weights.json').unlink()
             return 0
         except ModelNotHere:   # records of an earlier call lack an evaluation: train again, from nothing
             if attempt == 2: raise

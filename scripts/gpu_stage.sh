@@ -4,14 +4,30 @@
 # wheel would not fit in a call beside the data), and the commit the tree is at; both under .gpu/wheels, so that the
 # shared README's carry [".gpu/data", ".gpu/wheels"] and carry [".gpu"] both bring them. Then ONE device call:
 #   scripts/gpu_part.sh lease $OUT
+# `scripts/gpu_stage.sh --eval [TEXT]` stages an evaluation call instead: the archive's test split alone (9 of its 56 MB,
+# fgr.data.write_test_archive) and the weights that earlier calls brought back (checkpoints/<profile>/<run>/weights.pt,
+# publish_gpu_part.py) under .gpu/weights: then `scripts/gpu_part.sh run:NAME $OUT` (carry [".gpu"]) finishes that
+# run's evaluations without training it. One run's weights (45 MB at width 1) fit a call beside the rest: TEXT picks
+# the runs whose folder names contain it (e.g. fgr-lam0.1), when checkpoints/ holds more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${FGR_SHARED_GPU:-../shared/gpu}
 "$shared/stage"
+rm -rf .gpu/weights .gpu/data/cifar10-jpeg-test.npz
+py=python3; [ -x .venv/bin/python ] && py=.venv/bin/python          # the environment that has pyautoattack and fgr
+if [ "${1:-}" = "--eval" ]; then
+  "$py" -c "import sys; from fgr.data import write_test_archive as w; w(*sys.argv[1:])" \
+    .gpu/data/cifar10-jpeg-test.npz .gpu/data/cifar10-jpeg.npz
+  rm -f .gpu/data/cifar10-jpeg.npz
+  for w in checkpoints/*/*/weights.pt; do
+    [ -f "$w" ] && [[ "$w" == *"${2:-}"* ]] || continue
+    dest=.gpu/weights/${w#checkpoints/}; mkdir -p "$(dirname "$dest")" && cp "$w" "$dest"
+    echo "gpu_stage: weights ${w#checkpoints/}"
+  done
+fi
 # no GPU part runs 02_penalty, the one notebook that imports ipywidgets: 0.36 MB more room for the tracked tree
 rm -f .gpu/wheels/ipywidgets-*.whl .gpu/wheels/jupyterlab_widgets-*.whl
 rm -rf .gpu/site .gpu/commit .gpu/wheels/site; mkdir -p .gpu/wheels/site   # beside the wheels: any carry works
-py=python3; [ -x .venv/bin/python ] && py=.venv/bin/python          # the environment that has pyautoattack
 "$py" - <<'PY'
 import shutil, importlib.util
 from pathlib import Path
@@ -26,4 +42,5 @@ extra=$(git ls-files -z --others --exclude-standard | du -cb --files0-from=- 2>/
 total=$(( $(du -sb .gpu | cut -f1) + tracked + ${extra:-0} ))
 echo "gpu_stage: .gpu $(du -sh .gpu | cut -f1), commit $(cat .gpu/wheels/COMMIT);" \
   "a call carries $(( total / 1048576 )) MiB of 64"
-[ "$total" -lt $(( 64 * 1048576 )) ] || { echo "gpu_stage: over the 64 MiB a call carries: track less" >&2; exit 1; }
+[ "$total" -lt $(( 64 * 1048576 )) ] || { echo "gpu_stage: over the 64 MiB a call carries: track less (--eval: stage" \
+  "one run's weights, --eval TEXT)" >&2; exit 1; }

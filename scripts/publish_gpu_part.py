@@ -12,9 +12,12 @@ FILES_AT holds the call's files: figures.zip, runs.zip, gpu_check.json, gpu_epoc
 - gpu_speed.json (in that folder) gathers the check (FLOPs, floors, step times, equality, CUDA graph), the epoch times
   of every run that trained (from runs.zip's histories: also of a run the budget stopped), the part's wall times, and
   the paper profile's training time projected from them (`projected_training_min`, its method and sources stated).
+- the weights a run: part brought back in parts (weights/<run>.pt.000, …: a run whose evaluations the call's limit
+  stopped) are rebuilt, checked against the sha256 in its weights.json, into checkpoints/<profile>/<run>/weights.pt
+  (git-ignored, never committed), for a later call staged with `scripts/gpu_stage.sh --eval`.
 Then rebuild the ledger here: fgr-reproduce --profile paper --only 09_claims.
 """
-import argparse, json, os, shutil, sys, tempfile, zipfile
+import argparse, hashlib, json, os, shutil, sys, tempfile, zipfile
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import yaml
@@ -169,6 +172,23 @@ def merge_records(runs_zip, root, profile:str) -> Path:
     return dest
 
 
+def restore_weights(files, root, profile:str) -> list:
+    "Returns the weight files rebuilt from a call's weights/ parts in root/checkpoints/<profile>/<run>/weights.pt."
+    runs = {}
+    for part in sorted((Path(files)/'weights').glob('*.pt.[0-9][0-9][0-9]')):
+        runs.setdefault(part.name.rsplit('.pt.', 1)[0], []).append(part)
+    out = []
+    for run, parts in runs.items():
+        with zipfile.ZipFile(Path(files)/'runs.zip') as z: meta = json.loads(z.read(f'{profile}/{run}/weights.json'))
+        data = b''.join(p.read_bytes() for p in parts)
+        if [p.name for p in parts] != meta['parts'] or hashlib.sha256(data).hexdigest() != meta['sha256']:
+            raise SystemExit(f'the weights of {run} came back incomplete or damaged ({len(parts)} of '
+                             f"{len(meta['parts'])} parts, sha256 differs): its evaluations need a call that trains it")
+        dest = Path(root)/'checkpoints'/profile/run/'weights.pt'; dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name('.tmp-weights.pt'); tmp.write_bytes(data); os.replace(tmp, dest); out.append(dest)
+    return out
+
+
 def publish_part(files, root) -> Path:
     """Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder,
     or None after a run: part, whose records alone are kept (parts/<profile>/runs.zip)."""
@@ -179,6 +199,9 @@ def publish_part(files, root) -> Path:
     if not profile: raise SystemExit(f'{files}/wall.txt names no profile: is FILES_AT what gpu_part.sh wrote?')
     out = root/'figures'/profile
     if (files/'runs.zip').exists(): merge_records(files/'runs.zip', root, profile)   # for the next call's notebooks
+    for w in restore_weights(files, root, profile):
+        print(f'weights of {w.parent.name} kept in {w} (git-ignored): its remaining evaluations need no training; '
+              f'stage them with scripts/gpu_stage.sh --eval')
     if wall.get('part', '').startswith('run:'): return None   # records only: the lease's gpu_speed.json stays
     if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
         out.mkdir(parents=True, exist_ok=True); save_json(gpu_speed(files, wall, out), out/'gpu_speed.json')
