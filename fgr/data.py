@@ -85,8 +85,8 @@ def decode_archive(path, expected_sha256:str=ARCHIVE_SHA256) -> Cifar10:
     test_only = digest != expected_sha256 and _is_test_archive(path)   # no cache: 10,000 images decode in seconds
     if digest != expected_sha256 and not test_only:
         raise ValueError(f'bad checksum for {path}: sha256 is {digest}, expected {expected_sha256}. '
-                         'The file is damaged or not the published archive (nor its test split alone, `write_test_archive`); '
-                         'copy it again from shared/data/.')
+                         'The file is damaged or not the published archive (nor its test split alone, '
+                         '`write_test_archive`): copy it again from shared/data/.')
     cache = data_dir()/f'cifar10-jpeg-{digest[:12]}.npz'
     if cache.exists() and not test_only:
         with np.load(cache) as z: arrays = {k: z[k] for k in z.files}

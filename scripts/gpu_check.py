@@ -28,14 +28,15 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 from fgr.model import resnet18
 from fgr.penalty import penalty_gradient
+from fgr.train import GRAPH_RTOL, loss_rdiff, step_trajectory   # the graph gate's trajectories, as train runs them
 
 LAM, CUTOFF, LR = 0.1, 0.1, 0.05
 BF16_DENSE_PEAK = {'H100': 989e12, 'H200': 989e12}   # FLOP/s, dense bf16, SXM parts (the task's table)
 OTHER_FORMS = ('pcie', 'nvl')                          # H100 PCIe / NVL have lower peaks: no floor, not a wrong one
 # tolerances: the largest |Δloss|/|loss| over the trajectory; ‖Δ∇θ‖/‖∇θ‖ of the first step's parameter gradient
 TOLERANCE = dict(
-    fp32=dict(loss_rtol=1e-3, grad_rtol=1e-4),    # TF32 off: fp32 rounding, grown over 20 steps
-    bf16=dict(loss_rtol=3e-2, grad_rtol=5e-2))    # bf16 autocast: 8-bit mantissas in the second derivative
+    fp32=dict(loss_rtol=GRAPH_RTOL['fp32'], grad_rtol=1e-4),    # TF32 off: fp32 rounding, grown over 20 steps
+    bf16=dict(loss_rtol=GRAPH_RTOL['bf16'], grad_rtol=5e-2))    # bf16 autocast: 8-bit mantissas in the 2nd derivative
 
 
 def peak_flops(name:str):
@@ -224,35 +225,6 @@ def kernel_profile(width, batch_size, device, cuda, steps:int=5, top:int=15) -> 
         print(f'profile {name}: ' + '; '.join(f"{r['op'][:40]} {r['self_device_us' if cuda else 'self_cpu_us']:.0f} us"
                                                for r in out[name][:5]), flush=True)
     return out
-
-
-def step_trajectory(cfg:dict, data, device, graph:bool, fast:bool=False, repeats:int=0, inner:int=5) -> dict:
-    """Returns {losses, error, ms}: fgr.train's step of `cfg` from its seed over the batches `data` (schedule spread
-    over them), replayed from CUDA graphs (`graph`) or eager, with fast or native convolutions; `ms`: the median of
-    `repeats` timed rounds of `inner` steps (None for 0); `error`: why a capture failed (the steps then ran eager)."""
-    from fgr.train import METHODS, GraphedStep, optimizer, _train_step, _amp_context, _schedule, channels_last
-    torch.manual_seed(cfg['seed'])
-    model, cl = resnet18(cfg['width'], fast_conv=fast).to(device).train(), channels_last(device, cfg)
-    if cl: model = model.to(memory_format=torch.channels_last)
-    opt, method = optimizer(model, cfg, device, graphed=graph), METHODS[cfg['method']]
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(dict(cfg, epochs=1), len(data)))
-    if graph: graphed = GraphedStep(model, opt, method, cfg); call = lambda x, y, i: graphed(x, y, i)
-    else:
-        amp = _amp_context(device, cfg['amp'])
-        call = lambda x, y, i: _train_step(model, opt, method, x, y, cfg, i, amp)
-    data = [(x.contiguous(memory_format=torch.channels_last) if cl else x, y) for x, y in data]
-    losses = []
-    for i, (x, y) in enumerate(data): losses.append(call(x, y, i)[1]['loss'].float().clone()); sched.step()
-    sync = torch.cuda.synchronize if str(device).startswith('cuda') else (lambda: None)
-    ms = 1e3 * statistics.median(timed(lambda a, b: call(a, b, 0), *data[0], sync, inner)
-                                 for _ in range(repeats)) if repeats else None
-    return dict(losses=torch.stack(losses).cpu(), error=graphed.error if graph else None, ms=ms)
-
-
-def loss_rdiff(reference, other) -> float:
-    "Returns the largest |Δloss|/|loss| of trajectory `other` against `reference` (inf where `other` is not finite)."
-    if not torch.isfinite(other).all(): return math.inf
-    return ((reference - other).abs() / reference.abs()).max().item()
 
 
 def graph_check(width, batch_size, steps, repeats, inner, device) -> dict:

@@ -18,7 +18,7 @@ mixes two trainings.
 Before a run trains on CUDA, a speed gate (`speed_gate`) runs fgr.train's step of the run's own config on the run's own
 first --gate-steps batches from its seed: eager with PyTorch's convolutions (the reference), and replayed from CUDA
 graphs with PyTorch's and with fgr.fast_conv's convolutions. The fastest candidate whose loss trajectory equals the
-reference's within gpu_check.py's tolerance (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5%
+reference's within fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5%
 faster trains the run (FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment that sets either variable
 restricts the gate to what it allows. The gate's record, speed_gate.json, is kept in the run's folder.
 With --weights-out DIR (gpu_part.sh passes OUT/weights), a run trained in this call leaves its weights there, in
@@ -34,7 +34,6 @@ status 3, and the lease's time goes to its next part rather than to a run that c
 import argparse, hashlib, json, os, shutil, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))        # gpu_check's trajectories and tolerances
 EVALUATIONS = ('table1', 'spectrum', 'checks', 'grid', 'corruptions', 'reconstruction')   # the order they run in
 FASTER = 1.05                                                    # as gpu_switches.py: under 5% is timing noise
 
@@ -63,22 +62,22 @@ class Deadline:
 
 def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     """Returns {choice, candidates, …}: the fastest way to train `cfg` whose loss trajectory over the run's first
-    `steps` batches equals eager PyTorch's (gpu_check.py's tolerance) and that is more than 5% faster; choice sets
+    `steps` batches equals eager PyTorch's (fgr.train.GRAPH_RTOL) and that is more than 5% faster; choice sets
     FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
-    from gpu_check import TOLERANCE, loss_rdiff, step_trajectory
+    from fgr import train as T
     from fgr.data import DeviceLoader
     dl = DeviceLoader(data.train_x, data.train_y, cfg['batch_size'], train=True, seed=cfg['seed'], device=device)
     batches = [b for _, b in zip(range(steps), dl)]
-    tol = TOLERANCE['bf16' if cfg['amp'] else 'fp32']['loss_rtol']
+    tol = T.GRAPH_RTOL['bf16' if cfg['amp'] and str(device).startswith('cuda') else 'fp32']
     allowed = lambda var: [v for v in (True, False) if os.environ.get(var) in (None, str(int(v)))]
-    ref = step_trajectory(cfg, batches, device, graph=False, repeats=3)
+    ref = T.step_trajectory(cfg, batches, device, graph=False, repeats=3)
     out = dict(steps=steps, loss_rtol=tol, reference=dict(graph=False, fast=False, ms=ref['ms'],
                                                            losses=ref['losses'].tolist()), candidates=[])
     for graph in [g for g in allowed('FGR_CUDA_GRAPH') if g]:
         for fast in allowed('FGR_FAST_CONV'):
-            try: r = step_trajectory(cfg, batches, device, graph=True, fast=fast, repeats=3)
+            try: r = T.step_trajectory(cfg, batches, device, graph=True, fast=fast, repeats=3)
             except Exception as e: r = dict(losses=None, ms=None, error=f'{type(e).__name__}: {e}'[:1000])
-            rd = loss_rdiff(ref['losses'], r['losses']) if r['losses'] is not None else None
+            rd = T.loss_rdiff(ref['losses'], r['losses']) if r['losses'] is not None else None
             ok = r['error'] is None and rd is not None and rd <= tol and ref['ms'] / r['ms'] > FASTER
             out['candidates'].append(dict(graph=graph, fast=fast, ms=r['ms'], loss_max_rdiff=rd, error=r['error'],
                                           speedup=ref['ms'] / r['ms'] if r['ms'] else None, ok=ok,

@@ -4,11 +4,12 @@
 # wheel would not fit in a call beside the data), and the commit the tree is at; both under .gpu/wheels, so that the
 # shared README's carry [".gpu/data", ".gpu/wheels"] and carry [".gpu"] both bring them. Then ONE device call:
 #   scripts/gpu_part.sh lease $OUT
-# `scripts/gpu_stage.sh --eval [TEXT]` stages an evaluation call instead: the archive's test split alone (9 of its 56 MB,
-# fgr.data.write_test_archive) and the weights that earlier calls brought back (checkpoints/<profile>/<run>/weights.pt,
-# publish_gpu_part.py) under .gpu/weights: then `scripts/gpu_part.sh run:NAME $OUT` (carry [".gpu"]) finishes that
-# run's evaluations without training it. One run's weights (45 MB at width 1) fit a call beside the rest: TEXT picks
-# the runs whose folder names contain it (e.g. fgr-lam0.1), when checkpoints/ holds more.
+# `scripts/gpu_stage.sh --eval [TEXT]` stages an evaluation call instead: the archive's test split alone (9 of its
+# 56 MB, fgr.data.write_test_archive) and the weights that earlier calls brought back
+# (checkpoints/<profile>/<run>/weights.pt, publish_gpu_part.py) under .gpu/weights: then `scripts/gpu_part.sh run:NAME
+# $OUT` (carry [".gpu"]) finishes that run's evaluations without training it. One run's weights (45 MB at width 1) fit a
+# call beside the rest: TEXT picks the runs whose folder names contain it (e.g. fgr-lam0.1), when checkpoints/ holds
+# more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${FGR_SHARED_GPU:-../shared/gpu}
