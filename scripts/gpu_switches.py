@@ -4,10 +4,11 @@
     python3 scripts/gpu_switches.py RECORD.json     (this call's gpu_check.json, or a published gpu_speed.json)
 
 FGR_FAST_CONV=1 where the fast convolution was equal to PyTorch's (equality_ok) and more than 5% faster;
-FGR_CUDA_GRAPH=1 where fgr.train's graphed step was equal to its eager step and more than 5% faster for every method the
-check tried (train_graph: plain and exact FGR). Nothing for a record made without CUDA, and nothing for a switch the
-environment already sets (the caller's choice wins). scripts/gpu_run.py decides both again for each run it trains (its
-speed gate).
+FGR_CUDA_GRAPH=1 where fgr.train's graphed step was equal to its eager step and more than 5% faster for a method the
+check tried (train_graph: plain, exact FGR): every run then passes its own graph gate before it replays
+(fgr.train.graph_gate), and trains eager where it fails. Nothing for a record made without CUDA, and nothing for a
+switch the environment already sets (the caller's choice wins). scripts/gpu_run.py decides both again for each run it
+trains (its speed gate).
 FGR_COMPILE is never turned on from a check: on an H200 (2026-11-29, torch 2.11) the check's compiled PGD agreed and
 was 1.09x faster, but the spectrum evaluation, which takes input gradients with retain_graph, then failed ("compiled
 with non-empty donated buffers which requires create_graph=False and retain_graph=False").
@@ -24,7 +25,7 @@ def switches(rec:dict) -> dict:
     out = {}
     if rec.get('equality_ok') and (rec.get('fast_speedup') or 0) > FASTER: out['FGR_FAST_CONV'] = '1'
     graphs = [g for g in (rec.get('train_graph') or {}).values() if isinstance(g, dict)]
-    if graphs and all(g.get('ok') and (g.get('speedup') or 0) > FASTER for g in graphs): out['FGR_CUDA_GRAPH'] = '1'
+    if any(g.get('ok') and (g.get('speedup') or 0) > FASTER for g in graphs): out['FGR_CUDA_GRAPH'] = '1'
     return out
 
 
