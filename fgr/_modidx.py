@@ -375,4 +375,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fgr.train.step_trajectory': ('train.html#step_trajectory', 'fgr/train.py'),
                            'fgr.train.steps_undone': ('train.html#steps_undone', 'fgr/train.py'),
                            'fgr.train.train': ('train.html#train', 'fgr/train.py'),
+                           'fgr.train.trained_epochs': ('train.html#trained_epochs', 'fgr/train.py'),
                            'fgr.train.training_method': ('train.html#training_method', 'fgr/train.py')}}}

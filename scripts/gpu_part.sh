@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # One lease's work of the `paper` profile on a fresh, offline GPU machine (../shared/gpu/README.md); results under OUT.
 #   scripts/gpu_part.sh PART OUT [--profile paper|smoke]
-# PART: lease (check, then epochs: what one call of a 15-minute lease can finish), check (scripts/gpu_check.py: fast
-#   convolution equal to PyTorch's, steps timed against their FLOP floor, CUDA-graph capture), epochs
-#   (scripts/gpu_epochs.py: epoch times of the training loop, native and fast convolution), table1 (04_train 05_attacks
-#   07_corruptions: ~27 min at the paper profile on one H200 today, so it needs a longer call or the speed-ups),
-#   ablation (06_ablation), frontier (08_frontier), run:NAME[,NAME] (scripts/gpu_run.py: one run of Table 1 trained and
-#   every evaluation of it kept in its folder, so that table1 later builds its tables from the records without
-#   retraining: Table 1 across several calls; its speed gate picks CUDA graphs and the fast convolution for the run, and
-#   it stops, status 3, after an epoch from which the run cannot end by this part's deadline; FGR_RUN_EVALUATIONS=a,b
-#   computes those evaluations alone; a run whose evaluations did not all finish returns its weights in OUT/weights,
-#   for a later call staged with gpu_stage.sh --eval).
+# PART: one of these, or several joined by + (run:baseline+table1: the run, then Table 1's notebooks from its records
+#   and those of earlier calls): lease (check, then epochs: what one call of a 15-minute lease can finish), check
+#   (scripts/gpu_check.py: fast convolution equal to PyTorch's, steps timed against their FLOP floor, CUDA-graph
+#   capture), epochs (scripts/gpu_epochs.py: epoch times of the training loop, native and fast convolution), table1
+#   (04_train 05_attacks 07_corruptions: from the runs' records where earlier calls brought them, else training both
+#   runs, more than one call holds), ablation (06_ablation), frontier (08_frontier), run:NAME[,NAME]
+#   (scripts/gpu_run.py: one run of Table 1 trained and every evaluation of it kept in its folder, so that table1 later
+#   builds its tables from the records without retraining: Table 1 across several calls. Its speed gate picks CUDA
+#   graphs and the fast convolution for the run; it stops, status 3, after an epoch from which the run cannot end by
+#   this part's deadline; FGR_RUN_EVALUATIONS=a,b computes those evaluations alone; a run whose evaluations did not all
+#   finish returns its weights in OUT/weights, for a later call staged with gpu_stage.sh --eval).
 # Records that earlier calls brought back (parts/<profile>/runs.zip, tracked, merged by publish_gpu_part.py; FGR_PARTS:
 # another folder) are unpacked into the run store first: a finished run there is not trained again, nor re-evaluated.
 # Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] (or the
@@ -18,24 +19,28 @@
 #   scripts/gpu_part.sh lease $OUT        (timeout_s 600; FGR_LEASE_S=<limit_s - 60> if the call gets less)
 # Time: FGR_LEASE_S seconds in all (default 540), the check at most FGR_CHECK_S (240). Each notebook runs as its own
 # `fgr-reproduce --only NB` into a copy of figures/<profile>, so a notebook the budget stops (SIGINT) loses only itself.
-# OUT holds at most 7 files (a call brings back 8, two folders down), packed after every stage so that a call killed at
-# its limit still returns what finished: figures.zip (figures/<profile> after this part), runs.zip (config, history,
-# evaluations and kernel log of every run: no checkpoints), gpu_check.json, gpu_epochs.json, wall.txt, log.txt.
+# OUT holds at most 8 files (what a call brings back, two folders down), packed after every stage so that a call killed
+# at its limit still returns what finished: figures.zip (figures/<profile> after this part), runs.zip (config, history,
+# evaluations and kernel log of every run: no checkpoints), gpu_check.json, gpu_epochs.json, wall.txt, log.txt, and
+# weights/ (one run's weights in 3 parts at width 1, where its evaluations did not finish: run parts only).
 # Publish here: python scripts/publish_gpu_part.py FILES_AT (replaces figures/<profile>, writes gpu_speed.json).
 set -uo pipefail
 part=${1:?usage: scripts/gpu_part.sh PART OUT [--profile NAME]}; out=${2:?usage: scripts/gpu_part.sh PART OUT}
 profile=paper; if [ "${3:-}" = "--profile" ]; then profile=${4:?--profile needs a name}; fi
 check=0; epochs=0; nbs=""; runs=""
-case "$part" in
-  lease) check=1; epochs=1 ;;
-  check) check=1 ;;
-  epochs) epochs=1 ;;
-  table1) nbs="04_train 05_attacks 07_corruptions" ;;
-  ablation) nbs="06_ablation" ;;
-  frontier) nbs="08_frontier" ;;
-  run:?*) runs=${part#run:} ;;
-  *) echo "unknown part '$part': choose lease, check, epochs, table1, ablation, frontier or run:NAME" >&2; exit 2 ;;
-esac
+for one in ${part//+/ }; do   # parts joined by + run in one call: check, epochs, runs, then notebooks
+  case "$one" in
+    lease) check=1; epochs=1 ;;
+    check) check=1 ;;
+    epochs) epochs=1 ;;
+    table1) nbs="$nbs 04_train 05_attacks 07_corruptions" ;;
+    ablation) nbs="$nbs 06_ablation" ;;
+    frontier) nbs="$nbs 08_frontier" ;;
+    run:?*) runs="${runs:+$runs,}${one#run:}" ;;
+    *) echo "unknown part '$one': choose lease, check, epochs, table1, ablation, frontier or run:NAME (join with +)" >&2
+       exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 root=$PWD; start=$(date +%s); deadline=$(( start + ${FGR_LEASE_S:-540} ))
 mkdir -p "$out"; out=$(cd "$out" && pwd); exec > >(tee -a "$out/log.txt") 2>&1

@@ -64,9 +64,12 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     """Returns {choice, candidates, …}: the fastest way to train `cfg` whose loss trajectory over the run's first
     `steps` batches equals eager PyTorch's (fgr.train.GRAPH_RTOL) and that is more than 5% faster; choice sets
     FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
+    import torch
     from fgr import train as T
     from fgr.data import DeviceLoader
-    dl = DeviceLoader(data.train_x, data.train_y, cfg['batch_size'], train=True, seed=cfg['seed'], device=device)
+    torch.backends.cudnn.benchmark = T.cudnn_benchmark(device)      # timed as train will run
+    dl = DeviceLoader(data.train_x[:cfg['n_train']], data.train_y[:cfg['n_train']], cfg['batch_size'], train=True,
+                      seed=cfg['seed'], device=device)
     batches = [b for _, b in zip(range(steps), dl)]
     tol = T.GRAPH_RTOL['bf16' if cfg['amp'] and str(device).startswith('cuda') else 'fp32']
     allowed = lambda var: [v for v in (True, False) if os.environ.get(var) in (None, str(int(v)))]
@@ -83,21 +86,33 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
                                           speedup=ref['ms'] / r['ms'] if r['ms'] else None, ok=ok,
                                           losses=None if r['losses'] is None else r['losses'].tolist()))
     best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['ms'], default=None)
-    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))), FGR_FAST_CONV=str(int(bool(best and best['fast']))))
+    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))),       # no graph passed: the caller's convolution stays
+                         FGR_FAST_CONV=str(int(best['fast'])) if best else os.environ.get('FGR_FAST_CONV', '0'))
     return out
 
 
 CHUNK = 15 * 2**20   # bytes per weights part: a call returns files of at most 16 MiB
+CALL_FILES = 8       # files a call brings back, at most
+PACKED = ('figures.zip', 'runs.zip', 'wall.txt', 'log.txt')   # what gpu_part.sh writes into OUT in any case
 
 
 def export_weights(run, dest:Path, chunk:int=CHUNK) -> list:
     """Returns the files dest/<run>.pt.000, .001, … (each ≤ `chunk` bytes) that hold `run`'s weights (`save_weights`),
-    their sha256, size and names written to weights.json in the run's folder."""
+    their sha256, size and names written to weights.json in the run's folder; [] where they would bring the call's
+    folder (dest's parent) past `CALL_FILES` files."""
+    import tempfile
     from fgr.core import save_json
     from fgr.train import save_weights
+    with tempfile.TemporaryDirectory() as d:                        # not in OUT: a call stopped here returns no .tmp
+        data = save_weights(run, Path(d)/'weights.pt').read_bytes()
+    out = dest.parent
+    files = {p.relative_to(out) for p in out.rglob('*') if p.is_file()} | {Path(n) for n in PACKED}
+    n_parts = -(-len(data) // chunk)
+    if len(files) + n_parts > CALL_FILES:
+        print(f'{run.path.name}: its weights ({n_parts} parts) would bring the call past {CALL_FILES} files: kept '
+              'here only', flush=True)
+        return []
     dest.mkdir(parents=True, exist_ok=True)
-    whole = save_weights(run, dest/f'.tmp-{run.path.name}.pt')
-    data = whole.read_bytes(); whole.unlink()
     parts = [dest/f'{run.path.name}.pt.{i // chunk:03d}' for i in range(0, len(data), chunk)]
     for i, p in enumerate(parts): p.write_bytes(data[i * chunk:(i + 1) * chunk])
     save_json(dict(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), parts=[p.name for p in parts]),
@@ -107,8 +122,8 @@ def export_weights(run, dest:Path, chunk:int=CHUNK) -> list:
 
 def trains(path:Path, epochs:int) -> bool:
     "Returns whether `train` will train the run at `path` (False: it finished, here or elsewhere)."
-    h = path/'history.json'
-    return not h.exists() or len(json.loads(h.read_text())['epochs']) < epochs
+    from fgr.train import trained_epochs
+    return trained_epochs(path) < epochs
 
 
 def evaluations(run, data, p:dict, progress:bool=False, only:str=None):
@@ -140,7 +155,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('name', help="a run of 04_train's main_configs: baseline or fgr")
     ap.add_argument('--profile', default='paper')
-    ap.add_argument('--deadline', type=float, help='Unix time by which training and its first evaluation must end')
+    ap.add_argument('--deadline', type=float, help='Unix time by which training must end (and its weights be saved)')
     ap.add_argument('--reserve-s', type=float, default=20, help='seconds kept after training to save its weights')
     ap.add_argument('--gate-steps', type=int, default=20, help="steps of the speed gate's trajectories (0: no gate)")
     ap.add_argument('--weights-out', help="folder for the weights of a run trained here, until its evaluations end")
@@ -160,7 +175,7 @@ def main(argv=None) -> int:
     cfg, data, device = configs[a.name], load_cifar10(), default_device()
     for attempt in (1, 2):
         gate, path = None, runs_dir(a.profile)/run_name(dict(cfg, data=data.source))
-        if str(device).startswith('cuda') and a.gate_steps and trains(path, cfg['epochs']):
+        if str(device).startswith('cuda') and a.gate_steps and trains(path, cfg['epochs']) and len(data.train_y):
             t0 = time.time(); gate = speed_gate(cfg, data, device, a.gate_steps); os.environ.update(gate['choice'])
             torch.cuda.empty_cache()
             print(json.dumps(dict(speed_gate=gate['choice'], seconds=round(time.time() - t0, 1), reference_ms=gate[
@@ -184,9 +199,14 @@ def main(argv=None) -> int:
                 print(json.dumps(dict(evaluation=name, seconds=seconds)), flush=True)
             if a.evaluations is None:                # all of them kept: the weights need not come back
                 for q in parts: q.unlink()
-                if parts: (run.path/'weights.json').unlink()
+                if keep: (run.path/'weights.json').unlink(missing_ok=True)
             return 0
         except ModelNotHere:   # records of an earlier call lack an evaluation: train again, from nothing
+            if not len(data.train_y):
+                raise SystemExit(f'{run.path.name}: an evaluation has no record, and neither the weights of the run '
+                                 'nor training images are here (the test split alone): stage the weights that its '
+                                 'training call brought back (scripts/gpu_stage.sh --eval; carry [".gpu"]), or the '
+                                 'full archive to train it again; its records are left as they are') from None
             if attempt == 2: raise
             print(f'{run.path.name}: an evaluation has no record and the model is not here: training again', flush=True)
             shutil.rmtree(run.path)

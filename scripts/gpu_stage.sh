@@ -25,6 +25,11 @@ if [ "${1:-}" = "--eval" ]; then
     dest=.gpu/weights/${w#checkpoints/}; mkdir -p "$(dirname "$dest")" && cp "$w" "$dest"
     echo "gpu_stage: weights ${w#checkpoints/}"
   done
+  [ -d .gpu/weights ] || { echo "gpu_stage: --eval ${2:-}: no weights in checkpoints/*/*${2:+*$2*}/weights.pt" \
+    "(publish_gpu_part.py keeps there what a call brought back)" >&2; exit 1; }
+  # an evaluation call runs scripts/gpu_run.py alone: of the wheels, the strength checks' torchattacks (pyautoattack
+  # comes as a package, below); the notebooks' Jupyter stack stays behind
+  find .gpu/wheels -maxdepth 1 -name '*.whl' ! -name 'torchattacks-*' -delete
 fi
 # no GPU part runs 02_penalty, the one notebook that imports ipywidgets: 0.36 MB more room for the tracked tree
 rm -f .gpu/wheels/ipywidgets-*.whl .gpu/wheels/jupyterlab_widgets-*.whl

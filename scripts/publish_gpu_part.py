@@ -173,17 +173,29 @@ def merge_records(runs_zip, root, profile:str) -> Path:
 
 
 def restore_weights(files, root, profile:str) -> list:
-    "Returns the weight files rebuilt from a call's weights/ parts in root/checkpoints/<profile>/<run>/weights.pt."
-    runs = {}
-    for part in sorted((Path(files)/'weights').glob('*.pt.[0-9][0-9][0-9]')):
+    """Returns the weight files rebuilt from a call's weights/ parts in root/checkpoints/<profile>/<run>/weights.pt,
+    each checked against the sha256 in its run's weights.json (parts that do not check are skipped, and said); weights
+    kept there of a run whose records came back naming none (no weights.json) are deleted: an older training's."""
+    files, runs, out = Path(files), {}, []
+    for part in sorted((files/'weights').glob('*.pt.[0-9][0-9][0-9]')):
         runs.setdefault(part.name.rsplit('.pt.', 1)[0], []).append(part)
-    out = []
+    names = set()
+    if (files/'runs.zip').exists():
+        with zipfile.ZipFile(files/'runs.zip') as z: names = set(z.namelist())
+    tied = {Path(n).parent.name for n in names if n.endswith('/weights.json')}   # records that name their weights
+    for run in {Path(n).parent.name for n in names if n.endswith('/history.json')} - tied - set(runs):
+        shutil.rmtree(Path(root)/'checkpoints'/profile/run, ignore_errors=True)
     for run, parts in runs.items():
-        with zipfile.ZipFile(Path(files)/'runs.zip') as z: meta = json.loads(z.read(f'{profile}/{run}/weights.json'))
+        try:
+            with zipfile.ZipFile(files/'runs.zip') as z: meta = json.loads(z.read(f'{profile}/{run}/weights.json'))
+        except (FileNotFoundError, KeyError):
+            print(f'weights of {run}: no weights.json came back with them, so they cannot be checked: skipped')
+            continue
         data = b''.join(p.read_bytes() for p in parts)
-        if [p.name for p in parts] != meta['parts'] or hashlib.sha256(data).hexdigest() != meta['sha256']:
-            raise SystemExit(f'the weights of {run} came back incomplete or damaged ({len(parts)} of '
-                             f"{len(meta['parts'])} parts, sha256 differs): its evaluations need a call that trains it")
+        if [p.name for p in parts] != meta.get('parts') or hashlib.sha256(data).hexdigest() != meta['sha256']:
+            print(f"weights of {run} came back incomplete or damaged ({len(parts)} of {len(meta.get('parts', []))} "
+                  'parts, or another sha256): skipped; its evaluations need a call that trains it')
+            continue
         dest = Path(root)/'checkpoints'/profile/run/'weights.pt'; dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name('.tmp-weights.pt'); tmp.write_bytes(data); os.replace(tmp, dest); out.append(dest)
     return out
@@ -202,7 +214,8 @@ def publish_part(files, root) -> Path:
     for w in restore_weights(files, root, profile):
         print(f'weights of {w.parent.name} kept in {w} (git-ignored): its remaining evaluations need no training; '
               f'stage them with scripts/gpu_stage.sh --eval')
-    if wall.get('part', '').startswith('run:'): return None   # records only: the lease's gpu_speed.json stays
+    if wall.get('part', '').startswith('run:') and not wall['notebooks']:
+        return None                                           # records only: the lease's gpu_speed.json stays
     if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
         out.mkdir(parents=True, exist_ok=True); save_json(gpu_speed(files, wall, out), out/'gpu_speed.json')
         return out

@@ -57,6 +57,8 @@ def test_lease_stops_at_its_budget_and_says_so(tmp_path):
 def test_unknown_part_is_a_usage_error(tmp_path):
     r = gpu_part('tabel1', tmp_path/'out')
     assert r.returncode == 2 and "unknown part 'tabel1'" in r.stderr
+    r = gpu_part('run:baseline+tabel1', tmp_path/'out')                 # each of joined parts is checked, first
+    assert r.returncode == 2 and "unknown part 'tabel1'" in r.stderr and not (tmp_path/'out').exists()
 
 def test_projection_counts_every_training_of_the_paper_profile():
     params = yaml.safe_load((ROOT/'profiles'/'paper.yaml').read_text())
@@ -81,7 +83,8 @@ def test_table1_across_calls_from_run_records_without_checkpoints(tmp_path):
     with zipfile.ZipFile(tmp_path/'repo'/'parts'/'smoke'/'runs.zip') as z:
         runs = {n.split('/')[1] for n in z.namelist()}
     assert sorted(r.split('-')[0] for r in runs) == ['baseline', 'fgr'], runs
-    r = gpu_part('table1', tmp_path/'out2', FGR_RUNS=str(tmp_path/'store2'), FGR_PARTS=str(tmp_path/'repo'/'parts'))
+    r = gpu_part('run:fgr+table1', tmp_path/'out2', FGR_RUNS=str(tmp_path/'store2'),   # joined: the run is found
+                 FGR_PARTS=str(tmp_path/'repo'/'parts'))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     wall = pub.read_wall((tmp_path/'out2'/'wall.txt').read_text())
     assert {nb: v['rc'] for nb, v in wall['notebooks'].items()} == dict.fromkeys(('04_train', '05_attacks',
@@ -206,3 +209,25 @@ def test_weights_of_an_unfinished_evaluation_come_back_and_a_test_only_call_fini
     kinds = {n.split('/')[-1].split('-')[0] for n in names if n.count('/') == 2}
     assert {'table1', 'spectrum', 'checks', 'grid', 'corruptions', 'reconstruction'} <= kinds, names
     assert len(load_cifar10(test_only).train_y) == 0 and (staged/'weights.pt').exists()
+
+def test_restore_weights_checks_each_run_and_forgets_older_trainings(tmp_path, capsys):
+    import hashlib
+    files, root = tmp_path/'files', tmp_path/'repo'
+    (files/'weights').mkdir(parents=True)
+    good = bytes(range(40))
+    (files/'weights'/'a.pt.000').write_bytes(good[:25]); (files/'weights'/'a.pt.001').write_bytes(good[25:])
+    (files/'weights'/'b.pt.000').write_bytes(b'damaged')
+    with zipfile.ZipFile(files/'runs.zip', 'w') as z:
+        for run, data, parts in (('a', good, ['a.pt.000', 'a.pt.001']), ('b', b'other', ['b.pt.000'])):
+            z.writestr(f'smoke/{run}/history.json', '{}')
+            z.writestr(f'smoke/{run}/weights.json', json.dumps(dict(sha256=hashlib.sha256(data).hexdigest(),
+                                                                    parts=parts)))
+        z.writestr('smoke/c/history.json', '{}')          # trained again and evaluated whole: its records name none
+        z.writestr('smoke/d/history.json', '{}'); z.writestr('smoke/d/weights.json', '{}')   # still tied to weights
+    old, kept = (root/'checkpoints'/'smoke'/r/'weights.pt' for r in ('c', 'd'))
+    for f in (old, kept): f.parent.mkdir(parents=True); f.write_bytes(b'an earlier call')
+    out = pub.restore_weights(files, root, 'smoke')
+    assert out == [root/'checkpoints'/'smoke'/'a'/'weights.pt'] and out[0].read_bytes() == good
+    assert not (root/'checkpoints'/'smoke'/'b').exists()
+    assert 'weights of b came back incomplete' in capsys.readouterr().out
+    assert not old.exists() and kept.exists()
