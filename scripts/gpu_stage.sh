@@ -9,7 +9,8 @@
 # (checkpoints/<profile>/<run>/weights.pt, publish_gpu_part.py) under .gpu/weights: then `scripts/gpu_part.sh run:NAME
 # $OUT` (carry [".gpu"]) finishes that run's evaluations without training it. One run's weights (45 MB at width 1) fit a
 # call beside the rest: TEXT picks the runs whose folder names contain it (e.g. fgr-lam0.1), when checkpoints/ holds
-# more.
+# more. `--eval` and `--runs` (the full archive, for run: parts that train) leave the Jupyter wheels behind: such a call
+# runs no notebook.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${FGR_SHARED_GPU:-../shared/gpu}
@@ -27,8 +28,10 @@ if [ "${1:-}" = "--eval" ]; then
   done
   [ -d .gpu/weights ] || { echo "gpu_stage: --eval ${2:-}: no weights in checkpoints/*/*${2:+*$2*}/weights.pt" \
     "(publish_gpu_part.py keeps there what a call brought back)" >&2; exit 1; }
-  # an evaluation call runs scripts/gpu_run.py alone: of the wheels, the strength checks' torchattacks (pyautoattack
-  # comes as a package, below); the notebooks' Jupyter stack stays behind
+fi
+if [ "${1:-}" = "--eval" ] || [ "${1:-}" = "--runs" ]; then
+  # a call that runs scripts/gpu_run.py alone (run: parts) needs of the wheels only the strength checks' torchattacks
+  # (pyautoattack comes as a package, below): the notebooks' Jupyter stack (4.8 MB) stays behind
   find .gpu/wheels -maxdepth 1 -name '*.whl' ! -name 'torchattacks-*' -delete
 fi
 # no GPU part runs 02_penalty, the one notebook that imports ipywidgets: 0.36 MB more room for the tracked tree
