@@ -7,7 +7,7 @@
     convolutions, in fp32 with TF32 off and under bf16 autocast; the loss trajectories and the first step's gradient are
     compared against the tolerances below;
 (b) speed: a plain step, an exact FGR step with native and with fast convolutions, bf16 autocast + channels_last,
-    cudnn.benchmark on, median of --repeats rounds; FLOPs of each step by FlopCounterMode, the floor FLOPs / bf16 peak
+    cudnn.benchmark on, median of --repeats rounds; FLOPs and bytes of each step (fgr.train.step_counts), the floor
     and the achieved TFLOP/s;
 (c) CUDA graph: tries to capture the whole fast FGR step (optimizer step inside); reports its replay time, or the error;
 (d) fgr.train's own step (`GraphedStep`, FGR_CUDA_GRAPH=1) against its eager step, plain and exact FGR, bf16: loss
@@ -25,24 +25,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the repository's fgr, also when it is not installed
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 from fgr.model import resnet18
 from fgr.penalty import penalty_gradient
 from fgr.train import GRAPH_RTOL, loss_rdiff, step_trajectory   # the graph gate's trajectories, as train runs them
+from fgr.train import chip_peaks, step_counts, step_floor        # FLOPs, bytes and floors, as fgr-bench counts them
 
 LAM, CUTOFF, LR = 0.1, 0.1, 0.05
-BF16_DENSE_PEAK = {'H100': 989e12, 'H200': 989e12}   # FLOP/s, dense bf16, SXM parts (the task's table)
-OTHER_FORMS = ('pcie', 'nvl')                          # H100 PCIe / NVL have lower peaks: no floor, not a wrong one
 # tolerances: the largest |Δloss|/|loss| over the trajectory; ‖Δ∇θ‖/‖∇θ‖ of the first step's parameter gradient
 TOLERANCE = dict(
     fp32=dict(loss_rtol=GRAPH_RTOL['fp32'], grad_rtol=1e-4),    # TF32 off: fp32 rounding, grown over 20 steps
     bf16=dict(loss_rtol=GRAPH_RTOL['bf16'], grad_rtol=5e-2))    # bf16 autocast: 8-bit mantissas in the 2nd derivative
-
-
-def peak_flops(name:str):
-    "Returns the dense bf16 peak (FLOP/s) of the GPU called `name`, or None when it is not in the table."
-    if any(form in name.lower() for form in OTHER_FORMS): return None
-    return next((peak for key, peak in BF16_DENSE_PEAK.items() if key.lower() in name.lower()), None)
 
 
 def batches(n:int, batch_size:int, device, seed:int=0):
@@ -126,22 +118,7 @@ def timed(step, x, y, sync, inner:int):
     return (time.perf_counter() - t0) / inner
 
 
-class _NoModuleTracker:
-    "Stands in for FlopCounterMode's module tracker, whose backward hooks break autograd.grad on a leaf (the input)."
-    parents = {'Global'}
-    def __enter__(self): return self
-    def __exit__(self, *args): return None
-
-
-def count_flops(step, x, y) -> int:
-    "Returns the FLOPs FlopCounterMode counts in one call of `step` (all of them under 'Global', no per-module split)."
-    counter = FlopCounterMode(display=False)
-    if hasattr(counter, 'mod_tracker'): counter.mod_tracker = _NoModuleTracker()
-    with counter: step(x, y)
-    return int(counter.get_total_flops())
-
-
-def benchmark(width, batch_size, repeats, inner, device, cuda, peak):
+def benchmark(width, batch_size, repeats, inner, device, cuda, peaks):
     "Returns step times (median of `repeats` rounds), img/s, ratios, FLOPs, floors and TFLOP/s of the three steps."
     torch.backends.cudnn.benchmark = True
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -158,14 +135,17 @@ def benchmark(width, batch_size, repeats, inner, device, cuda, peak):
     for _ in range(repeats):                                           # rounds interleave the methods
         for k, step in steps.items(): times[k].append(timed(step, x, y, sync, inner))
     med = {k: statistics.median(v) for k, v in times.items()}
-    flops = {k: count_flops(step, x, y) for k, step in steps.items()}
+    counts = {k: step_counts(lambda s=step: s(x, y)) for k, step in steps.items()}
+    flops = {k: c['flops'] for k, c in counts.items()}
+    floors = {k: step_floor(c, peaks, True) for k, c in counts.items()}
     out = dict(step_ms={k: 1e3 * v for k, v in med.items()},
                step_ms_rounds={k: [1e3 * t for t in v] for k, v in times.items()},
                plain_img_s=batch_size / med['plain'],
                fgr_exact_img_s=dict(native=batch_size / med['fgr_native'], fast=batch_size / med['fgr_fast']),
                fgr_exact_x=dict(native=med['fgr_native'] / med['plain'], fast=med['fgr_fast'] / med['plain']),
                fast_speedup=med['fgr_native'] / med['fgr_fast'], flops=flops,
-               floor_ms={k: (1e3 * f / peak if peak else None) for k, f in flops.items()},
+               bytes={k: c['bytes'] for k, c in counts.items()}, bound={k: f['bound'] for k, f in floors.items()},
+               floor_ms={k: f['floor_ms'] for k, f in floors.items()},
                achieved_tflops={k: flops[k] / med[k] / 1e12 for k in flops})
     for k in steps:
         fl = out['floor_ms'][k]
@@ -295,9 +275,9 @@ def main(argv=None) -> int:
     width, batch_size = a.width or (1.0 if cuda else 0.0625), a.batch_size or (128 if cuda else 8)
     inner, steps = a.inner or (5 if cuda else 1), a.steps or (20 if cuda else 3)
     name = torch.cuda.get_device_name() if cuda else 'cpu'
-    peak = peak_flops(name) if cuda else None
+    peaks = chip_peaks(device) if cuda else None
     result = dict(device=name, torch=torch.__version__, cuda=cuda, width=width, batch_size=batch_size,
-                  timing=timing_protocol(a, inner), peak_bf16_tflops=peak / 1e12 if peak else None,
+                  timing=timing_protocol(a, inner), peak_bf16_tflops=peaks['bf16'] / 1e12 if peaks else None,
                   lam=LAM, cutoff=CUTOFF)
     if not cuda:
         result['note'] = ('no CUDA device: the CUDA parts (equality and timing on CUDA, CUDA graph capture) were '
@@ -316,7 +296,7 @@ def main(argv=None) -> int:
     result['equality'] = part('equality', lambda: check_equality(width, batch_size, steps, device, cuda, result, save))
     result['equality_ok'] = all(r.get('ok') for r in result['equality'].values()) if 'error' not in result['equality'] \
         else False
-    bench = part('benchmark', lambda: benchmark(width, batch_size, a.repeats, inner, device, cuda, peak))
+    bench = part('benchmark', lambda: benchmark(width, batch_size, a.repeats, inner, device, cuda, peaks))
     result.update(bench if 'error' not in bench else dict(benchmark_error=bench['error']))
     result['cuda_graph'] = (part('cuda_graph', lambda: try_cuda_graph(width, batch_size, a.repeats, inner, device))
                             if cuda else dict(ok=False, error='skipped: no CUDA device', step_ms=None))
