@@ -350,11 +350,13 @@ def optimizer(model, cfg:dict, device, graphed:bool=False):
 def _resume(path, model, opt, sched, device) -> list:
     "Returns the history of the checkpoint at `path`, its state loaded into model, opt and sched ([] if none)."
     if not (path/'checkpoint.pt').exists(): return []
-    ck, built = torch.load(path/'checkpoint.pt', map_location=device, weights_only=True), opt.param_groups[0]['lr']
+    ck = torch.load(path/'checkpoint.pt', map_location=device, weights_only=True)
+    built = [(g['lr'], g.get('fused'), g.get('foreach')) for g in opt.param_groups]
     model.load_state_dict(ck['model']); opt.load_state_dict(ck['opt']); sched.load_state_dict(ck['sched'])
-    for g in opt.param_groups:   # lr as this run's optimizer holds it (a tensor for CUDA graphs), whatever was saved
-        g['lr'] = torch.tensor(float(g['lr']), device=device) if torch.is_tensor(built) else float(g['lr'])
-    return ck['history']
+    for g, (lr, fused, foreach) in zip(opt.param_groups, built):   # how this run steps, whatever was saved:
+        g['lr'] = torch.tensor(float(g['lr']), device=device) if torch.is_tensor(lr) else float(g['lr'])
+        g['fused'], g['foreach'] = fused, foreach                   # fused, lr a tensor, for CUDA graphs
+    return [dict(r, lr=float(r['lr'])) for r in ck['history']]
 
 def _epoch_record(epoch, opt, sums, counts, losses, correct, path, n_good:int) -> dict:
     "Returns an epoch's record: its lr, the means of its steps' parts, its accuracy; raises on a non-finite loss."
@@ -365,7 +367,8 @@ def _epoch_record(epoch, opt, sums, counts, losses, correct, path, n_good:int) -
                                  f'of run {path.name}; the last good checkpoint ({n_good} epochs) is kept. '
                                  'Lower lr or lam, then run again to resume.')
     means = {f'train_{k}' if k == 'loss' else k: (v / counts[k]).item() for k, v in sums.items()}
-    return dict(epoch=epoch + 1, lr=opt.param_groups[0]['lr'], **means, train_acc=100 * correct.item() / counts['loss'])
+    return dict(epoch=epoch + 1, lr=float(opt.param_groups[0]['lr']), **means,   # a float: a graphed run's lr is a
+                train_acc=100 * correct.item() / counts['loss'])              # tensor the schedule overwrites
 
 def _graph_field(graphed, step_fn, note) -> dict:
     "Returns the history's `cuda_graph` entry: 'replayed', why capture failed, why the gate refused it, or nothing."
@@ -467,11 +470,13 @@ def graph_gate(cfg:dict, data, device, steps:int=20, repeats:int=3) -> dict:
     dl = DeviceLoader(data.train_x[:cfg['n_train']], data.train_y[:cfg['n_train']], cfg['batch_size'], train=True,
                       seed=cfg['seed'], device=device)
     batches, fast, cuda = [b for _, b in zip(range(steps), dl)], fast_conv(device), str(device).startswith('cuda')
-    with torch.random.fork_rng(devices=[torch.device(device)] if cuda else []):   # the run's own stream untouched
-        eager, graph = (step_trajectory(cfg, batches, device, g, fast, repeats) for g in (False, True))
+    try:
+        with torch.random.fork_rng(devices=[torch.device(device)] if cuda else []):   # the run's own stream untouched
+            eager, graph = (step_trajectory(cfg, batches, device, g, fast, repeats) for g in (False, True))
+    finally:
+        if cuda: torch.cuda.empty_cache()                       # the gate's models and graph pools, handed back
     tol = GRAPH_RTOL['bf16' if cfg['amp'] and cuda else 'fp32']
     rd, speedup = loss_rdiff(eager['losses'], graph['losses']), eager['ms'] / graph['ms'] if repeats else None
-    if cuda: torch.cuda.empty_cache()
     return dict(ok=graph['error'] is None and rd <= tol and (not repeats or speedup > GRAPH_FASTER),
                 loss_max_rdiff=rd, loss_rtol=tol, speedup=speedup, eager_ms=eager['ms'], graph_ms=graph['ms'],
                 error=graph['error'], steps=len(batches), fast_conv=fast, loss_eager=eager['losses'].tolist(),
@@ -481,12 +486,14 @@ def _graph_decision(cfg:dict, data, device, path) -> tuple:
     "Returns (graphed, note): whether `train` replays the run's steps (`cuda_graph` and its gate passed), and why not."
     if not cuda_graph(device): return False, None
     if trained_epochs(path) >= cfg['epochs']: return True, None   # nothing to train
+    if os.environ.get('FGR_GRAPH_GATED') == Path(path).name: return True, None   # scripts/gpu_run.py's gate passed it
     try: gate = graph_gate(cfg, data, device)
     except Exception as e: gate = dict(ok=False, error=f'the gate failed: {type(e).__name__}: {e}'[:1000])
     save_json(gate, Path(path)/'graph_gate.json')
     if gate['ok']: return True, None
+    apart = not gate['loss_max_rdiff'] <= gate['loss_rtol']      # NaN included
     why = gate['error'] or (f"loss trajectories {gate['loss_max_rdiff']:.1e} apart, over {gate['loss_rtol']:g}"
-                            if gate['loss_max_rdiff'] > gate['loss_rtol'] else f"only {gate['speedup']:.2f}x faster")
+                            if apart else f"only {gate['speedup']:.2f}x faster")
     print(f'fgr.train: {Path(path).name} trains eager: its replayed steps failed the graph gate ({why})', flush=True)
     return False, f'eager: graph gate failed ({why})'[:1000]
 
@@ -572,7 +579,7 @@ def chip_peaks(device) -> dict:
     "Returns the `CHIP_PEAKS` entry of the CUDA device `device`, or None (a CPU, a chip or form not in the table)."
     if not str(device).startswith('cuda'): return None
     name = torch.cuda.get_device_name(torch.device(device)).lower()
-    if 'pcie' in name or 'nvl' in name: return None
+    if any(form in name for form in ('pcie', 'nvl', 'gh200')): return None   # other peaks or bandwidths
     return next((p for chip, p in CHIP_PEAKS.items() if chip.lower() in name), None)
 
 class _NoModuleTracker:
@@ -599,11 +606,12 @@ def step_counts(step) -> dict:
     with flops, _BytesCounter() as nbytes: step()
     return dict(flops=int(flops.get_total_flops()), bytes=int(nbytes.bytes))
 
-def step_floor(counts:dict, peaks:dict, amp:bool) -> dict:
-    "Returns {'floor_ms', 'bound'}: the larger of FLOPs over the dense peak and bytes over bandwidth (None: no peaks)."
-    if not peaks: return dict(floor_ms=None, bound=None)
-    compute, memory = counts['flops'] / peaks['bf16' if amp else 'tf32'], counts['bytes'] / peaks['bytes_s']
-    return dict(floor_ms=1e3 * max(compute, memory), bound='compute' if compute >= memory else 'memory')
+def step_floor(counts:dict, peaks:dict, bf16:bool) -> dict:
+    """Returns {'floor_ms', 'traffic_ms'}: FLOPs over the dense peak (bf16 where any of the step runs in it, else TF32),
+    a floor; and bytes over bandwidth, the time of its traffic unfused and uncached, an estimate (None: no peaks)."""
+    if not peaks: return dict(floor_ms=None, traffic_ms=None)
+    return dict(floor_ms=1e3 * counts['flops'] / peaks['bf16' if bf16 else 'tf32'],
+                traffic_ms=1e3 * counts['bytes'] / peaks['bytes_s'])
 
 # %% ../nbs/04_train.ipynb #a69ab1a4
 BENCH_METHODS = {'plain': dict(method='baseline'),
@@ -669,9 +677,11 @@ def step_benchmark(width:float=0.25, batch_size:int=128, device=None, repeats:in
     rounds = {k: [t / p for t, p in zip(v, times['plain'])] for k, v in times.items()}   # paired: one round, one ratio
     counts, peaks = {}, chip_peaks(device)
     for name in med:                                                   # one more cycle of each method, counted
-        k = cfgs[name]['penalty_every']
-        c = {key: v / k for key, v in step_counts(partial(_cycle, *held[fmt[name]], y, cfgs[name], amp_ctx)).items()}
-        counts[name] = dict(c, **step_floor(c, peaks, cuda and amp), achieved_tflops=c['flops'] / med[name] / 1e12)
+        k, bf16 = cfgs[name]['penalty_every'], step_precision(cfgs[name], device).startswith('bf16')
+        try: c = {key: v / k for key, v in step_counts(partial(_cycle, *held[fmt[name]], y, cfgs[name],
+                                                                   amp_ctx)).items()}
+        except Exception as e: counts[name] = dict(error=f'{type(e).__name__}: {e}'[:300]); continue
+        counts[name] = dict(c, **step_floor(c, peaks, bf16), achieved_tflops=c['flops'] / med[name] / 1e12)
     return dict(width=width, batch_size=batch_size, device=str(device), amp=bool(cuda and amp), repeats=repeats,
                 seconds=med, img_per_s={k: batch_size / v for k, v in med.items()},
                 ratio={k: v / med['plain'] for k, v in med.items()}, ratio_rounds=rounds,
@@ -685,16 +695,15 @@ def benchmark_table(result:dict) -> str:
             f"{' (bf16, channels_last)' if amp else ''}, median of {result['repeats']} interleaved rounds"
             + ('; * = channels_last memory format' if any(cl.values()) and not amp else ''), '',
             '| method | ms/step | img/s | × plain (median) | × plain, per round (min-max) | GFLOP | TFLOP/s | '
-            'floor ms (bound) |', '|---|---|---|---|---|---|---|---|']
+            'floor ms (FLOPs) | traffic ms (unfused) |', '|---|---|---|---|---|---|---|---|---|']
     spread = lambda k: (lambda v: f'{min(v):.2f}-{max(v):.2f}' if v else '–')(result.get('ratio_rounds', {}).get(k))
     def work(k):
-        c = result.get('counts', {}).get(k)
-        if not c: return '– | – | –'
-        floor = f"{c['floor_ms']:.2f} ({c['bound']})" if c['floor_ms'] is not None else '–'
-        return f"{c['flops'] / 1e9:.1f} | {c['achieved_tflops']:.2f} | {floor}"
+        c, ms = result.get('counts', {}).get(k) or {}, lambda v: '–' if v is None else f'{v:.2f}'
+        if 'flops' not in c: return '– | – | – | –'
+        return f"{c['flops'] / 1e9:.1f} | {c['achieved_tflops']:.2f} | {ms(c['floor_ms'])} | {ms(c['traffic_ms'])}"
     rows += [f"| {k}{' *' if cl.get(k) and not amp else ''} | {1000 * v:.1f} | {result['img_per_s'][k]:,.0f} | "
              f"{result['ratio'][k]:.2f} | {spread(k)} | {work(k)} |" for k, v in result['seconds'].items()]
-    rows += [f'| {k} | failed: {why} | | | | | | |' for k, why in result.get('errors', {}).items()]
+    rows += [f'| {k} | failed: {why} | | | | | | | |' for k, why in result.get('errors', {}).items()]
     return '\n'.join(rows)
 
 # %% ../nbs/04_train.ipynb #ec5bbd1d
@@ -719,10 +728,9 @@ def bench_main(argv=None) -> int:
     widths, sizes = a.width or ([0.25, 1.0] if cuda else [0.25]), a.batch_size or ([128, 512] if cuda else [128])
     shapes = [(w, b) for w in widths for b in sizes]
     if cuda and not a.width and not a.batch_size: shapes = [(0.25, 128), (1.0, 128), (1.0, 512)]
-    results = []
-    for w, b in shapes:
+    results, env = [], environment_info()
+    for w, b in shapes:                                         # written after each shape: a later failure keeps it
         r = step_benchmark(w, b, device, a.repeats); results.append(r)
-        print(benchmark_table(r) + '\n', flush=True)
-    save_json(dict(environment=environment_info(), results=results), a.out)
+        print(benchmark_table(r) + '\n', flush=True); save_json(dict(environment=env, results=results), a.out)
     print(f'written to {a.out}')
     return 0

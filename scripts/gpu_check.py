@@ -144,7 +144,8 @@ def benchmark(width, batch_size, repeats, inner, device, cuda, peaks):
                fgr_exact_img_s=dict(native=batch_size / med['fgr_native'], fast=batch_size / med['fgr_fast']),
                fgr_exact_x=dict(native=med['fgr_native'] / med['plain'], fast=med['fgr_fast'] / med['plain']),
                fast_speedup=med['fgr_native'] / med['fgr_fast'], flops=flops,
-               bytes={k: c['bytes'] for k, c in counts.items()}, bound={k: f['bound'] for k, f in floors.items()},
+               bytes={k: c['bytes'] for k, c in counts.items()},
+               traffic_ms={k: f['traffic_ms'] for k, f in floors.items()},
                floor_ms={k: f['floor_ms'] for k, f in floors.items()},
                achieved_tflops={k: flops[k] / med[k] / 1e12 for k in flops})
     for k in steps:

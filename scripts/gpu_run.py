@@ -111,6 +111,7 @@ def export_weights(run, dest:Path, chunk:int=CHUNK) -> list:
     if len(files) + n_parts > CALL_FILES:
         print(f'{run.path.name}: its weights ({n_parts} parts) would bring the call past {CALL_FILES} files: kept '
               'here only', flush=True)
+        (run.path/'weights.json').unlink(missing_ok=True)           # no weights come back: its records name none
         return []
     dest.mkdir(parents=True, exist_ok=True)
     parts = [dest/f'{run.path.name}.pt.{i // chunk:03d}' for i in range(0, len(data), chunk)]
@@ -177,6 +178,7 @@ def main(argv=None) -> int:
         gate, path = None, runs_dir(a.profile)/run_name(dict(cfg, data=data.source))
         if str(device).startswith('cuda') and a.gate_steps and trains(path, cfg['epochs']) and len(data.train_y):
             t0 = time.time(); gate = speed_gate(cfg, data, device, a.gate_steps); os.environ.update(gate['choice'])
+            if gate['choice']['FGR_CUDA_GRAPH'] == '1': os.environ['FGR_GRAPH_GATED'] = path.name   # train's gate too
             torch.cuda.empty_cache()
             print(json.dumps(dict(speed_gate=gate['choice'], seconds=round(time.time() - t0, 1), reference_ms=gate[
                 'reference']['ms'], candidates=[{k: c[k] for k in ('graph', 'fast', 'ms', 'loss_max_rdiff', 'ok',

@@ -12,6 +12,10 @@
 # more. `--eval` and `--runs` (the full archive, for run: parts that train) leave the Jupyter wheels behind: such a call
 # runs no notebook.
 set -euo pipefail
+case "${1:-}" in
+  ""|--eval|--runs) ;;
+  *) echo "gpu_stage: unknown option '$1': none, --eval [TEXT] or --runs" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 shared=${FGR_SHARED_GPU:-../shared/gpu}
 "$shared/stage"

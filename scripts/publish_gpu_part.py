@@ -24,7 +24,8 @@ import yaml
 from gpu_epochs import steady_epoch_s   # one rule for an epoch's time, here and in the lease's own timings
 
 CHECK_KEYS = ('device', 'torch', 'width', 'batch_size', 'plain_img_s', 'fgr_exact_x', 'fast_speedup', 'floor_ms',
-              'step_ms', 'achieved_tflops', 'flops', 'peak_bf16_tflops', 'equality_ok', 'timing', 'equality',
+              'step_ms', 'achieved_tflops', 'flops', 'bytes', 'traffic_ms', 'peak_bf16_tflops', 'equality_ok', 'timing',
+              'equality',
               'train_graph', 'kernel_profile', 'benchmark_error', 'compile', 'cuda')
 H100_BENCH = 'fgr-bench-h100-w1b128.json'   # step ratios of the classes a lease does not time (a committed record)
 
@@ -214,7 +215,8 @@ def publish_part(files, root) -> Path:
     for w in restore_weights(files, root, profile):
         print(f'weights of {w.parent.name} kept in {w} (git-ignored): its remaining evaluations need no training; '
               f'stage them with scripts/gpu_stage.sh --eval')
-    if wall.get('part', '').startswith('run:') and not wall['notebooks']:
+    timed = 'check' in wall or (files/'gpu_epochs.json').exists()
+    if 'run:' in wall.get('part', '') and not wall['notebooks'] and not timed:
         return None                                           # records only: the lease's gpu_speed.json stays
     if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
         out.mkdir(parents=True, exist_ok=True); save_json(gpu_speed(files, wall, out), out/'gpu_speed.json')
