@@ -8,9 +8,9 @@ __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'WEIGHTS', 'GRAP
            'clean_accuracy', 'gradient_energy', 'run_name', 'ModelNotHere', 'Run', 'save_weights', 'load_weights',
            'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'cuda_graph', 'steps_undone', 'GraphedStep',
            'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model', 'step_precision', 'optimizer',
-           'train', 'loss_rdiff', 'step_trajectory', 'graph_gate', 'recipe', 'main_configs', 'mode_label',
-           'gradient_spectrum', 'plot_figure1', 'chip_peaks', 'step_counts', 'step_floor', 'step_benchmark',
-           'benchmark_table', 'bench_main']
+           'train', 'loss_rdiff', 'step_trajectory', 'first_batches', 'graph_rtol', 'graph_verdict', 'graph_gate',
+           'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1', 'chip_peaks', 'step_counts',
+           'step_floor', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers, statistics
@@ -445,6 +445,7 @@ def step_trajectory(cfg:dict, batches, device, graph:bool, fast:bool=False, repe
     """Returns {losses, error, ms}: `train`'s steps of `cfg` from its seed over `batches` (the schedule spread over
     them), replayed from CUDA graphs or eager, with fast or native convolutions; `ms`: median of `repeats` timed
     rounds of `inner` steps (None for 0); `error`: why a capture failed (its steps then ran eager)."""
+    if not batches: raise ValueError('no batches to step over: the data hold no training images')
     torch.manual_seed(cfg['seed'])
     model, cl = resnet18(cfg['width'], fast_conv=fast).to(device).train(), channels_last(device, cfg)
     if cl: model = model.to(memory_format=torch.channels_last)
@@ -453,7 +454,6 @@ def step_trajectory(cfg:dict, batches, device, graph:bool, fast:bool=False, repe
     graphed, amp = GraphedStep(model, opt, method, cfg) if graph else None, _amp_context(device, cfg['amp'])
     call = (lambda x, y, i: graphed(x, y, i)) if graph else (lambda x, y, i: _train_step(model, opt, method, x, y,
                                                                                           cfg, i, amp))
-    if not batches: raise ValueError('no batches to step over: the data hold no training images')
     batches = [(x.contiguous(memory_format=torch.channels_last) if cl else x, y) for x, y in batches]
     losses = []
     for i, (x, y) in enumerate(batches): losses.append(call(x, y, i)[1]['loss'].float().clone()); sched.step()
@@ -465,22 +465,34 @@ def step_trajectory(cfg:dict, batches, device, graph:bool, fast:bool=False, repe
     ms = 1e3 * statistics.median(timed() for _ in range(repeats)) if repeats else None
     return dict(losses=torch.stack(losses).cpu(), error=graphed.error if graph else None, ms=ms)
 
-def graph_gate(cfg:dict, data, device, steps:int=20, repeats:int=3) -> dict:
-    "Returns {ok, loss_max_rdiff, speedup, error, …}: do `cfg`'s replayed steps follow its eager ones, and faster?"
+def first_batches(cfg:dict, data, device, steps:int=20) -> list:
+    "Returns the first `steps` training batches of `cfg`'s run: its images, order and augmentation, from its seed."
     dl = DeviceLoader(data.train_x[:cfg['n_train']], data.train_y[:cfg['n_train']], cfg['batch_size'], train=True,
                       seed=cfg['seed'], device=device)
-    batches, fast, cuda = [b for _, b in zip(range(steps), dl)], fast_conv(device), str(device).startswith('cuda')
+    return [b for _, b in zip(range(steps), dl)]
+
+def graph_rtol(cfg:dict, device) -> float:
+    "Returns the `GRAPH_RTOL` of `cfg` on `device`: bf16's where autocast acts (CUDA), fp32's elsewhere."
+    return GRAPH_RTOL['bf16' if cfg['amp'] and str(device).startswith('cuda') else 'fp32']
+
+def graph_verdict(cfg:dict, device, eager:dict, graph:dict) -> dict:
+    """Returns {ok, loss_max_rdiff, loss_rtol, speedup, …}: does trajectory `graph` (`step_trajectory`) follow `eager`
+    within `graph_rtol`, and, where both were timed, run more than `GRAPH_FASTER` times faster?"""
+    rd, tol = loss_rdiff(eager['losses'], graph['losses']), graph_rtol(cfg, device)
+    speedup = eager['ms'] / graph['ms'] if eager['ms'] and graph['ms'] else None
+    return dict(ok=graph['error'] is None and rd <= tol and (speedup is None or speedup > GRAPH_FASTER),
+                loss_max_rdiff=rd, loss_rtol=tol, speedup=speedup, eager_ms=eager['ms'], graph_ms=graph['ms'],
+                error=graph['error'], loss_eager=eager['losses'].tolist(), loss_graph=graph['losses'].tolist())
+
+def graph_gate(cfg:dict, data, device, steps:int=20, repeats:int=3) -> dict:
+    "Returns `graph_verdict` of `cfg`'s steps over its first `steps` batches, eager and replayed, each timed."
+    batches, fast, cuda = first_batches(cfg, data, device, steps), fast_conv(device), str(device).startswith('cuda')
     try:
         with torch.random.fork_rng(devices=[torch.device(device)] if cuda else []):   # the run's own stream untouched
             eager, graph = (step_trajectory(cfg, batches, device, g, fast, repeats) for g in (False, True))
     finally:
         if cuda: torch.cuda.empty_cache()                       # the gate's models and graph pools, handed back
-    tol = GRAPH_RTOL['bf16' if cfg['amp'] and cuda else 'fp32']
-    rd, speedup = loss_rdiff(eager['losses'], graph['losses']), eager['ms'] / graph['ms'] if repeats else None
-    return dict(ok=graph['error'] is None and rd <= tol and (not repeats or speedup > GRAPH_FASTER),
-                loss_max_rdiff=rd, loss_rtol=tol, speedup=speedup, eager_ms=eager['ms'], graph_ms=graph['ms'],
-                error=graph['error'], steps=len(batches), fast_conv=fast, loss_eager=eager['losses'].tolist(),
-                loss_graph=graph['losses'].tolist())
+    return dict(graph_verdict(cfg, device, eager, graph), steps=len(batches), fast_conv=fast)
 
 def _graph_decision(cfg:dict, data, device, path) -> tuple:
     "Returns (graphed, note): whether `train` replays the run's steps (`cuda_graph` and its gate passed), and why not."
@@ -491,9 +503,9 @@ def _graph_decision(cfg:dict, data, device, path) -> tuple:
     except Exception as e: gate = dict(ok=False, error=f'the gate failed: {type(e).__name__}: {e}'[:1000])
     save_json(gate, Path(path)/'graph_gate.json')
     if gate['ok']: return True, None
-    apart = not gate['loss_max_rdiff'] <= gate['loss_rtol']      # NaN included
-    why = gate['error'] or (f"loss trajectories {gate['loss_max_rdiff']:.1e} apart, over {gate['loss_rtol']:g}"
-                            if apart else f"only {gate['speedup']:.2f}x faster")
+    rd, tol = gate.get('loss_max_rdiff'), gate.get('loss_rtol')
+    why = gate['error'] or (f'loss trajectories {rd:.1e} apart, over {tol:g}' if not rd <= tol   # NaN included
+                            else f"only {gate['speedup']:.2f}x faster")
     print(f'fgr.train: {Path(path).name} trains eager: its replayed steps failed the graph gate ({why})', flush=True)
     return False, f'eager: graph gate failed ({why})'[:1000]
 
@@ -582,29 +594,26 @@ def chip_peaks(device) -> dict:
     if any(form in name for form in ('pcie', 'nvl', 'gh200')): return None   # other peaks or bandwidths
     return next((p for chip, p in CHIP_PEAKS.items() if chip.lower() in name), None)
 
-class _NoModuleTracker:
-    "Stands in for FlopCounterMode's module tracker, whose backward hooks break autograd.grad on a leaf (the input)."
-    parents = {'Global'}
-    def __enter__(self): return self
-    def __exit__(self, *args): return None
-
-class _BytesCounter(torch.utils._python_dispatch.TorchDispatchMode):
-    "Counts the bytes of the tensors every non-view operator takes and returns."
-    def __init__(self): super().__init__(); self.bytes = 0
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if not func.is_view:
-            leaves = torch.utils._pytree.tree_leaves((args, kwargs, out))
-            self.bytes += sum(t.nbytes for t in leaves if isinstance(t, torch.Tensor))
-        return out
-
 def step_counts(step) -> dict:
     "Returns {'flops', 'bytes'} of one call of `step()`: FlopCounterMode's FLOPs, operators' bytes in and out."
     from torch.utils.flop_counter import FlopCounterMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+    class NoModuleTracker:   # FlopCounterMode's module tracker: its backward hooks break autograd.grad on the input
+        parents = {'Global'}
+        def __enter__(self): return self
+        def __exit__(self, *args): return None
+    class Bytes(TorchDispatchMode):   # the bytes of the tensors every non-view operator takes and returns
+        n = 0
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if not func.is_view:
+                leaves = torch.utils._pytree.tree_leaves((args, kwargs, out))
+                self.n += sum(t.nbytes for t in leaves if isinstance(t, torch.Tensor))
+            return out
     flops = FlopCounterMode(display=False)
-    if hasattr(flops, 'mod_tracker'): flops.mod_tracker = _NoModuleTracker()
-    with flops, _BytesCounter() as nbytes: step()
-    return dict(flops=int(flops.get_total_flops()), bytes=int(nbytes.bytes))
+    if hasattr(flops, 'mod_tracker'): flops.mod_tracker = NoModuleTracker()
+    with flops, Bytes() as nbytes: step()
+    return dict(flops=int(flops.get_total_flops()), bytes=int(nbytes.n))
 
 def step_floor(counts:dict, peaks:dict, bf16:bool) -> dict:
     """Returns {'floor_ms', 'traffic_ms'}: FLOPs over the dense peak (bf16 where any of the step runs in it, else TF32),

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from fgr.model import resnet18
 from fgr.penalty import penalty_gradient
-from fgr.train import GRAPH_RTOL, loss_rdiff, step_trajectory   # the graph gate's trajectories, as train runs them
+from fgr.train import GRAPH_RTOL, graph_verdict, loss_rdiff, step_trajectory   # train's graph gate
 from fgr.train import chip_peaks, step_counts, step_floor        # FLOPs, bytes and floors, as fgr-bench counts them
 
 LAM, CUTOFF, LR = 0.1, 0.1, 0.05
@@ -93,13 +93,13 @@ def check_equality(width, batch_size, steps, device, cuda, result=None, save=lam
         for name, amp in (('fp32', False), ('bf16', True)):
             cl = amp and cuda                                          # bf16 runs channels_last, as fgr.train does
             (ln, gn), (lf, gf) = (trajectory(width, fast, amp, device, data, cl) for fast in (False, True))
-            loss_rdiff = ((ln - lf).abs() / ln.abs()).max().item(); grad_rdiff = ((gn - gf).norm() / gn.norm()).item()
+            rd, grad_rdiff = loss_rdiff(ln, lf), ((gn - gf).norm() / gn.norm()).item()   # rd: inf if lf is not finite
             tol = TOLERANCE[name]
             finite = bool(torch.isfinite(lf).all())
-            ok = finite and loss_rdiff <= tol['loss_rtol'] and grad_rdiff <= tol['grad_rtol']
-            res[name] = dict(loss_native=ln.tolist(), loss_fast=lf.tolist(), loss_max_rdiff=loss_rdiff,
+            ok = finite and rd <= tol['loss_rtol'] and grad_rdiff <= tol['grad_rtol']
+            res[name] = dict(loss_native=ln.tolist(), loss_fast=lf.tolist(), loss_max_rdiff=rd,
                              first_grad_rdiff=grad_rdiff, **tol, finite=finite, ok=ok); save()
-            print(f"equality {name}: max |Δloss|/loss {loss_rdiff:.2e} (tol {tol['loss_rtol']:g}), first-step "
+            print(f"equality {name}: max |Δloss|/loss {rd:.2e} (tol {tol['loss_rtol']:g}), first-step "
                   f"gradient {grad_rdiff:.2e} (tol {tol['grad_rtol']:g}): {'OK' if ok else 'FAIL'}", flush=True)
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = tf32
@@ -209,20 +209,16 @@ def kernel_profile(width, batch_size, device, cuda, steps:int=5, top:int=15) -> 
 
 
 def graph_check(width, batch_size, steps, repeats, inner, device) -> dict:
-    "Returns {method: {loss_max_rdiff, ok, eager_ms, graph_ms, speedup, error}}: fgr.train's step, eager and replayed."
+    "Returns {method: fgr.train.graph_verdict}: fgr.train's step, eager and replayed, equal and >5% faster?"
     from fgr.train import make_config
     data, out = batches(steps, batch_size, device, seed=3), {}
     for name, kw in (('plain', dict(method='baseline')), ('fgr exact', dict(method='fgr', lam=LAM))):
         cfg = make_config(**kw, width=width, cutoff=CUTOFF, lr=LR, epochs=1)
         try:
             eager, graph = (step_trajectory(cfg, data, device, g, repeats=repeats, inner=inner) for g in (False, True))
-            rd, tol = loss_rdiff(eager['losses'], graph['losses']), TOLERANCE['bf16']['loss_rtol']
-            out[name] = dict(loss_max_rdiff=rd, loss_rtol=tol, eager_ms=eager['ms'], graph_ms=graph['ms'],
-                             speedup=eager['ms'] / graph['ms'], error=graph['error'],
-                             ok=graph['error'] is None and rd <= tol,
-                             loss_eager=eager['losses'].tolist(), loss_graph=graph['losses'].tolist())
+            out[name] = v = graph_verdict(cfg, device, eager, graph)    # train's graph gate, on these batches
             print(f"CUDA graph, fgr.train's {name} step: eager {eager['ms']:.2f} ms, replayed {graph['ms']:.2f} ms; "
-                  f"max |Δloss|/loss {rd:.2e}: {'OK' if out[name]['ok'] else 'FAIL'}", flush=True)
+                  f"max |Δloss|/loss {v['loss_max_rdiff']:.2e}: {'OK' if v['ok'] else 'FAIL'}", flush=True)
         except Exception as e:
             out[name] = dict(ok=False, error=f'{type(e).__name__}: {e}'[:4000])
             print(f"CUDA graph, fgr.train's {name} step: failed: {out[name]['error'][:300]}", flush=True)

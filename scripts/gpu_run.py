@@ -35,7 +35,6 @@ import argparse, hashlib, json, os, shutil, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 EVALUATIONS = ('table1', 'spectrum', 'checks', 'grid', 'corruptions', 'reconstruction')   # the order they run in
-FASTER = 1.05                                                    # as gpu_switches.py: under 5% is timing noise
 
 
 class WontFit(RuntimeError):
@@ -61,31 +60,23 @@ class Deadline:
 
 
 def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
-    """Returns {choice, candidates, …}: the fastest way to train `cfg` whose loss trajectory over the run's first
-    `steps` batches equals eager PyTorch's (fgr.train.GRAPH_RTOL) and that is more than 5% faster; choice sets
-    FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
+    """Returns {choice, candidates, …}: the fastest graphed way to train `cfg` (PyTorch's or fgr.fast_conv's
+    convolutions) whose steps over the run's first `steps` batches pass `fgr.train.graph_verdict` against eager
+    PyTorch's; choice sets FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
     import torch
     from fgr import train as T
-    from fgr.data import DeviceLoader
     torch.backends.cudnn.benchmark = T.cudnn_benchmark(device)      # timed as train will run
-    dl = DeviceLoader(data.train_x[:cfg['n_train']], data.train_y[:cfg['n_train']], cfg['batch_size'], train=True,
-                      seed=cfg['seed'], device=device)
-    batches = [b for _, b in zip(range(steps), dl)]
-    tol = T.GRAPH_RTOL['bf16' if cfg['amp'] and str(device).startswith('cuda') else 'fp32']
+    batches = T.first_batches(cfg, data, device, steps)
     allowed = lambda var: [v for v in (True, False) if os.environ.get(var) in (None, str(int(v)))]
     ref = T.step_trajectory(cfg, batches, device, graph=False, repeats=3)
-    out = dict(steps=steps, loss_rtol=tol, reference=dict(graph=False, fast=False, ms=ref['ms'],
-                                                           losses=ref['losses'].tolist()), candidates=[])
-    for graph in [g for g in allowed('FGR_CUDA_GRAPH') if g]:
-        for fast in allowed('FGR_FAST_CONV'):
-            try: r = T.step_trajectory(cfg, batches, device, graph=True, fast=fast, repeats=3)
-            except Exception as e: r = dict(losses=None, ms=None, error=f'{type(e).__name__}: {e}'[:1000])
-            rd = T.loss_rdiff(ref['losses'], r['losses']) if r['losses'] is not None else None
-            ok = r['error'] is None and rd is not None and rd <= tol and ref['ms'] / r['ms'] > FASTER
-            out['candidates'].append(dict(graph=graph, fast=fast, ms=r['ms'], loss_max_rdiff=rd, error=r['error'],
-                                          speedup=ref['ms'] / r['ms'] if r['ms'] else None, ok=ok,
-                                          losses=None if r['losses'] is None else r['losses'].tolist()))
-    best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['ms'], default=None)
+    out = dict(steps=steps, loss_rtol=T.graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
+               losses=ref['losses'].tolist()), candidates=[])
+    for fast in allowed('FGR_FAST_CONV') if True in allowed('FGR_CUDA_GRAPH') else []:
+        try: v = T.graph_verdict(cfg, device, ref, T.step_trajectory(cfg, batches, device, True, fast, repeats=3))
+        except Exception as e: v = dict(ok=False, error=f'{type(e).__name__}: {e}'[:1000], graph_ms=None,
+                                        loss_max_rdiff=None)
+        out['candidates'].append(dict(v, graph=True, fast=fast))
+    best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['graph_ms'], default=None)
     out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))),       # no graph passed: the caller's convolution stays
                          FGR_FAST_CONV=str(int(best['fast'])) if best else os.environ.get('FGR_FAST_CONV', '0'))
     return out
@@ -119,12 +110,6 @@ def export_weights(run, dest:Path, chunk:int=CHUNK) -> list:
     save_json(dict(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data), parts=[p.name for p in parts]),
               run.path/'weights.json')
     return parts
-
-
-def trains(path:Path, epochs:int) -> bool:
-    "Returns whether `train` will train the run at `path` (False: it finished, here or elsewhere)."
-    from fgr.train import trained_epochs
-    return trained_epochs(path) < epochs
 
 
 def evaluations(run, data, p:dict, progress:bool=False, only:str=None):
@@ -167,7 +152,7 @@ def main(argv=None) -> int:
     import torch
     from fgr.core import default_device, load_profile, runs_dir, save_json
     from fgr.data import load_cifar10
-    from fgr.train import main_configs, train, run_name, ModelNotHere
+    from fgr.train import main_configs, train, run_name, trained_epochs, ModelNotHere
     p = load_profile(a.profile)
     configs = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
                            p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
@@ -176,12 +161,13 @@ def main(argv=None) -> int:
     cfg, data, device = configs[a.name], load_cifar10(), default_device()
     for attempt in (1, 2):
         gate, path = None, runs_dir(a.profile)/run_name(dict(cfg, data=data.source))
-        if str(device).startswith('cuda') and a.gate_steps and trains(path, cfg['epochs']) and len(data.train_y):
+        trains = trained_epochs(path) < cfg['epochs'] and len(data.train_y)
+        if str(device).startswith('cuda') and a.gate_steps and trains:
             t0 = time.time(); gate = speed_gate(cfg, data, device, a.gate_steps); os.environ.update(gate['choice'])
             if gate['choice']['FGR_CUDA_GRAPH'] == '1': os.environ['FGR_GRAPH_GATED'] = path.name   # train's gate too
             torch.cuda.empty_cache()
             print(json.dumps(dict(speed_gate=gate['choice'], seconds=round(time.time() - t0, 1), reference_ms=gate[
-                'reference']['ms'], candidates=[{k: c[k] for k in ('graph', 'fast', 'ms', 'loss_max_rdiff', 'ok',
+                'reference']['ms'], candidates=[{k: c[k] for k in ('graph', 'fast', 'graph_ms', 'loss_max_rdiff', 'ok',
                                                                    'error')} for c in gate['candidates']])), flush=True)
         guard = Deadline(a.deadline, cfg['epochs'], a.reserve_s) if a.deadline else None
         t0 = time.time()
