@@ -266,21 +266,23 @@ def table1_settings(n:int, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool
     if autoattack and n_autoattack is not None and n_autoattack < n: s['n_autoattack'] = n_autoattack
     return s
 
-def table1_attacks(model, x, y, s:dict, progress:bool=True, name:str='model') -> dict:
+def table1_attacks(model, x, y, s:dict, progress:bool=True, name:str='model', keep=None) -> dict:
     "Returns one model's Table 1 attacks on (x, y) with settings `s`: PGD-ℓ∞, PGD-ℓ2, AutoAttack, 95% CIs."
     from functools import partial
+    # keep(piece, compute) -> record keeps each attack's result as it ends (a run's folder): a call stopped in
+    # AutoAttack keeps its PGD; each attack seeds itself, so a kept piece equals the one computed with the others
+    keep = keep or (lambda piece, compute: compute())
     pgd = dict(steps=s['pgd_steps'], restarts=s['pgd_restarts'])
-    torch.manual_seed(s['seed'])
-    linf = robust_accuracy(model, x, y, partial(pgd_linf, eps=s['eps'], alpha=s['alpha'], **pgd), progress=progress,
-                           desc=f'{name} PGD-linf')
-    torch.manual_seed(s['seed'])
-    l2 = robust_accuracy(model, x, y, partial(pgd_l2, eps=s['l2_eps'], alpha=s['l2_eps'] / 4, **pgd),
-                         progress=progress, desc=f'{name} PGD-l2')
+    def attack(fn, desc):
+        torch.manual_seed(s['seed'])
+        return robust_accuracy(model, x, y, fn, progress=progress, desc=f'{name} {desc}')
+    linf = keep('linf', lambda: attack(partial(pgd_linf, eps=s['eps'], alpha=s['alpha'], **pgd), 'PGD-linf'))
+    l2 = keep('l2', lambda: attack(partial(pgd_l2, eps=s['l2_eps'], alpha=s['l2_eps'] / 4, **pgd), 'PGD-l2'))
     r = dict(clean_acc_attacked_subset=linf['clean_acc'], pgd_acc=linf['robust_acc'], pgd_ci=linf['robust_ci'],
              pgd_l2_acc=l2['robust_acc'], pgd_l2_ci=l2['robust_ci'], attack_seconds=linf['seconds'])
     if s['autoattack']:
         m = s.get('n_autoattack', len(y))
-        aa = autoattack_accuracy(model, x[:m], y[:m], s['eps'], seed=s['seed'])
+        aa = keep('autoattack', lambda: autoattack_accuracy(model, x[:m], y[:m], s['eps'], seed=s['seed']))
         r.update(aa_acc=aa['robust_acc'], aa_ci=aa['robust_ci'], aa_seconds=aa['seconds'])
     return r
 
@@ -355,7 +357,8 @@ def attack_evaluations(run, data, n_attack:int, pgd_steps:int=10, pgd_restarts:i
         return dict(accuracy=accuracy_grid(model(), xa, ya, [e / 255 for e in heat_eps], heat_steps,
                                            progress=progress).tolist())
     make = dict(   # each computed only when asked for and not yet kept
-        table1=lambda: cached('table1', s, lambda: table1_attacks(model(), xa, ya, s, progress, run.path.name)),
+        table1=lambda: cached('table1', s, lambda: table1_attacks(
+            model(), xa, ya, s, progress, run.path.name, keep=lambda piece, f: cached(f'table1_{piece}', s, f))),
         grid=lambda: cached('grid', [len(ya), list(heat_eps), list(heat_steps), seed], lambda: timed(grid)),
         checks=lambda: cached('checks', [len(yc), pgd_steps, pgd_restarts, square_queries, seed, CHECK_TOLERANCES],
                               lambda: strength_checks(model(), xc, yc, 8 / 255, 2 / 255, pgd_steps, pgd_restarts,

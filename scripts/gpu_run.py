@@ -69,7 +69,9 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     batches = T.first_batches(cfg, data, device, steps)
     allowed = lambda var: [v for v in (True, False) if os.environ.get(var) in (None, str(int(v)))]
     ref = T.step_trajectory(cfg, batches, device, graph=False, repeats=3)
-    out = dict(steps=steps, loss_rtol=T.graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
+    name = torch.cuda.get_device_name(device) if str(device).startswith('cuda') else str(device)
+    out = dict(device=name, torch=torch.__version__, steps=steps,
+               loss_rtol=T.graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
                losses=ref['losses'].tolist()), candidates=[])
     for fast in allowed('FGR_FAST_CONV') if True in allowed('FGR_CUDA_GRAPH') else []:
         try: v = T.graph_verdict(cfg, device, ref, T.step_trajectory(cfg, batches, device, True, fast, repeats=3))

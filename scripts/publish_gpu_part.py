@@ -40,6 +40,7 @@ def read_wall(text:str) -> dict:
             out.update(part=kv['part'], profile=kv['profile'], commit=kv['commit'])
         elif line.startswith('part=') and 'wall_s' in kv: out['wall_s'] = int(kv['wall_s'])
         elif head == 'check': out['check'] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
+        elif head == 'device': out.update(device=kv['name'].replace('+', ' '), torch=kv.get('torch'))
         elif head[:2].isdigit() and 'rc' in kv:
             out['notebooks'][head] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
         elif head[:2].isdigit(): out['notebooks'][head] = dict(rc=None, wall_s=0, note=rest)
@@ -152,6 +153,43 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
     return rec
 
 
+def paper_runs(store:Path, profile:str, device:str=None) -> dict:
+    """Returns gpu_speed.json's `paper_runs`: for each Table 1 run of the profile that a GPU call trained, its speed
+    gate's step times (eager, and the way it trained) and its epochs; and what they give at the profile's own scale:
+    plain img/s, exact FGR's step and epoch ratios, the profile's training time projected from these epochs."""
+    from fgr.core import load_profile
+    from fgr.train import main_configs
+    p = load_profile(profile)
+    main = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
+                        p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
+    hist, runs = run_histories(store), {}
+    with zipfile.ZipFile(store) as z:
+        for run, e in epoch_seconds(hist).items():
+            cfg = {k: v for k, v in hist[run]['config'].items() if k != 'data'}
+            name, gate = [n for n, c in main.items() if c == cfg], f'{profile}/{run}/speed_gate.json'
+            if not name or gate not in z.namelist(): continue      # not a Table 1 run, or trained on no GPU
+            g = json.loads(z.read(gate))
+            way = [c for c in g['candidates'] if c.get('ok') and g['choice'] == {
+                'FGR_CUDA_GRAPH': str(int(c['graph'])), 'FGR_FAST_CONV': str(int(c['fast']))}]
+            runs[name[0]] = dict(run=run, device=g.get('device') or device, torch=g.get('torch'),
+                                 switches=g['choice'], eager_step_ms=g['reference']['ms'],
+                                 step_ms=way[0]['graph_ms'] if way else g['reference']['ms'], epochs=e['epochs'],
+                                 of_epochs=cfg['epochs'], median_epoch_s=e['median_epoch_s'],
+                                 train_s=round(sum(e['epoch_s']), 1), test_acc=hist[run]['epochs'][-1]['test_acc'])
+    out = dict(runs=runs, source=f'parts/{profile}/runs.zip: each run\'s speed_gate.json and history.json')
+    if {'baseline', 'fgr'} <= set(runs):
+        b, f = runs['baseline'], runs['fgr']
+        out.update(plain_img_s=p['batch_size'] / b['step_ms'] * 1000, fgr_exact_x=f['step_ms'] / b['step_ms'],
+                   fgr_exact_x_eager=f['eager_step_ms'] / b['eager_step_ms'],
+                   fgr_exact_x_epochs=f['median_epoch_s'] / b['median_epoch_s'],
+                   epoch_s=dict(baseline=b['median_epoch_s'], fgr=f['median_epoch_s']))
+        bench = Path(__file__).resolve().parents[1]/'figures'/profile/H100_BENCH
+        if profile == 'paper' and bench.exists():
+            pr = projection(p, b['median_epoch_s'], f['median_epoch_s'], json.loads(bench.read_text())['results'][0])
+            out.update(paper_profile_projected_min=pr['projected_training_min'], projection=pr)
+    return out
+
+
 def merge_records(runs_zip, root, profile:str) -> Path:
     "Returns root/parts/<profile>/runs.zip with the finished runs of a call's `runs_zip` merged in, each one whole."
     dest = Path(root)/'parts'/profile/'runs.zip'; dest.parent.mkdir(parents=True, exist_ok=True)
@@ -202,7 +240,7 @@ def restore_weights(files, root, profile:str) -> list:
     return out
 
 
-def publish_part(files, root) -> Path:
+def publish_part(files, root, device:str=None) -> Path:
     """Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder,
     or None after a run: part, whose records alone are kept (parts/<profile>/runs.zip)."""
     from fgr.core import save_json
@@ -211,22 +249,27 @@ def publish_part(files, root) -> Path:
     profile = wall.get('profile')
     if not profile: raise SystemExit(f'{files}/wall.txt names no profile: is FILES_AT what gpu_part.sh wrote?')
     out = root/'figures'/profile
+    def with_runs(rec):                 # every gpu_speed.json carries the speed of the Table 1 runs the store holds
+        store = root/'parts'/profile/'runs.zip'
+        return dict(rec, paper_runs=paper_runs(store, profile, device or wall.get('device'))) if store.exists() else rec
     if (files/'runs.zip').exists(): merge_records(files/'runs.zip', root, profile)   # for the next call's notebooks
     for w in restore_weights(files, root, profile):
         print(f'weights of {w.parent.name} kept in {w} (git-ignored): its remaining evaluations need no training; '
               f'stage them with scripts/gpu_stage.sh --eval')
     timed = 'check' in wall or (files/'gpu_epochs.json').exists()
     if 'run:' in wall.get('part', '') and not wall['notebooks'] and not timed:
-        return None                                           # records only: the lease's gpu_speed.json stays
+        speed = out/'gpu_speed.json'                          # records, and the runs' speed beside the lease's
+        if speed.exists(): save_json(with_runs(json.loads(speed.read_text())), speed)
+        return None
     if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
-        out.mkdir(parents=True, exist_ok=True); save_json(gpu_speed(files, wall, out), out/'gpu_speed.json')
+        out.mkdir(parents=True, exist_ok=True); save_json(with_runs(gpu_speed(files, wall, out)), out/'gpu_speed.json')
         return out
     stage = Path(tempfile.mkdtemp(prefix=f'.tmp-gpu-{profile}-', dir=out.parent))
     with zipfile.ZipFile(files/'figures.zip') as z: z.extractall(stage)
     if not (stage/profile/'manifest.json').exists():
         shutil.rmtree(stage)
         raise SystemExit(f'figures.zip holds no {profile}/manifest.json: nothing to publish (see {files}/log.txt)')
-    save_json(gpu_speed(files, wall, stage/profile), stage/profile/'gpu_speed.json')
+    save_json(with_runs(gpu_speed(files, wall, stage/profile)), stage/profile/'gpu_speed.json')
     old = out.parent/f'{stage.name}-old'
     if out.exists(): os.replace(out, old)
     os.replace(stage/profile, out); shutil.rmtree(stage); shutil.rmtree(old, ignore_errors=True)
@@ -237,8 +280,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('files', help="the folder of the call's files (the run tool's files_at)")
     ap.add_argument('--root', default=str(Path(__file__).resolve().parents[1]), help='the repository (default: this)')
+    ap.add_argument('--device', help="the GPU the run tool named, for records that name none (before 2026-11-30)")
     a = ap.parse_args(argv)
-    out = publish_part(a.files, a.root)
+    out = publish_part(a.files, a.root, a.device)
     for records in sorted((Path(a.root)/'parts').glob('*/runs.zip')):
         print(f'run records (configs, histories, evaluations) in {records}: '
               f'{records.stat().st_size / 1024:.0f} kB, tracked; the next call unpacks them')

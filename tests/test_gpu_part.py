@@ -46,6 +46,7 @@ def test_lease_times_and_publishes_its_speed_record(tmp_path):
     speed = json.loads((out/'gpu_speed.json').read_text())
     assert set(speed['epochs_timed']) == set(epochs.VARIANTS) and speed['equality_ok'] is not None
     assert speed['device'] == 'cpu' and speed['table1_wall_s'] is None
+    assert pub.read_wall(wall)['device'] == 'cpu'                       # the call names its device
 
 def test_lease_stops_at_its_budget_and_says_so(tmp_path):
     r = gpu_part('lease', tmp_path/'out', FGR_LEASE_S='70', FGR_CHECK_S='30')   # the check leaves < 60 s
@@ -231,3 +232,28 @@ def test_restore_weights_checks_each_run_and_forgets_older_trainings(tmp_path, c
     assert not (root/'checkpoints'/'smoke'/'b').exists()
     assert 'weights of b came back incomplete' in capsys.readouterr().out
     assert not old.exists() and kept.exists()
+
+def test_paper_runs_gives_each_table1_runs_speed_as_it_trained_and_their_ratios(tmp_path):
+    from fgr.core import load_profile
+    from fgr.train import main_configs
+    p = load_profile('smoke')
+    cfgs = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
+                        p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
+    cfgs['other'] = dict(cfgs['fgr'], lam=9.0)                             # not a Table 1 run: left out
+    store = tmp_path/'runs.zip'
+    with zipfile.ZipFile(store, 'w') as z:
+        for name, eager_ms, graph_ms, wall in (('baseline', 10.0, 4.0, 2.0), ('fgr', 40.0, 20.0, 14.0),
+                                               ('other', 1.0, 1.0, 1.0)):
+            cfg, f = cfgs[name], f'smoke/{name}-run'
+            z.writestr(f'{f}/config.json', json.dumps(dict(cfg, data='synthetic')))
+            z.writestr(f'{f}/history.json', json.dumps(dict(epochs=[dict(wall_s=wall, test_acc=50.0)] * cfg['epochs'])))
+            gate = dict(choice={'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}, reference=dict(ms=eager_ms),
+                        candidates=[dict(ok=True, graph=True, fast=True, graph_ms=graph_ms / 2),   # faster, not chosen
+                                    dict(ok=True, graph=True, fast=False, graph_ms=graph_ms)])
+            z.writestr(f'{f}/speed_gate.json', json.dumps(gate))
+    r = pub.paper_runs(store, 'smoke', device='GPU X')
+    assert set(r['runs']) == {'baseline', 'fgr'} and r['runs']['fgr']['device'] == 'GPU X'
+    assert r['runs']['fgr']['step_ms'] == 20.0 and r['runs']['baseline']['median_epoch_s'] == 2.0
+    assert r['plain_img_s'] == pytest.approx(p['batch_size'] / 4.0 * 1000)
+    assert (r['fgr_exact_x'], r['fgr_exact_x_eager'], r['fgr_exact_x_epochs']) == (5.0, 4.0, 7.0)
+    assert 'paper_profile_projected_min' not in r                          # projected for the paper profile alone
