@@ -314,7 +314,7 @@ def channels_last(device, cfg:dict) -> bool:
     return not exact_every_step   # CPU: faster except a whole batch's double backward at every step
 
 def fast_conv(device) -> bool:
-    "Returns whether `train` builds its model with `fgr.fast_conv`'s convolutions: on CUDA, when FGR_FAST_CONV=1."
+    "Returns whether `train` builds its model with `fgr.fast_conv` (conv, batch norm): on CUDA, when FGR_FAST_CONV=1."
     # Off by default until scripts/gpu_check.py has shown it equal and faster on a GPU; an execution setting like
     # channels_last, not a config key, so that it never renames a run in the store.
     return str(device).startswith('cuda') and os.environ.get('FGR_FAST_CONV') == '1'

@@ -17,10 +17,11 @@ mixes two trainings.
 
 Before a run trains on CUDA, a speed gate (`speed_gate`) runs fgr.train's step of the run's own config on the run's own
 first --gate-steps batches from its seed: eager with PyTorch's convolutions (the reference), and replayed from CUDA
-graphs with PyTorch's and with fgr.fast_conv's convolutions. The fastest candidate whose loss trajectory equals the
-reference's within fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5%
-faster trains the run (FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment that sets either variable
-restricts the gate to what it allows. The gate's record, speed_gate.json, is kept in the run's folder.
+graphs with PyTorch's and with fgr.fast_conv's convolutions and batch norms. The fastest candidate whose loss
+trajectory equals the reference's within fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and
+that is more than 5% faster trains the run (FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment
+that sets either variable restricts the gate to what it allows. The gate's record, speed_gate.json, is kept in the
+run's folder.
 With --weights-out DIR (gpu_part.sh passes OUT/weights), a run trained in this call leaves its weights there, in
 parts of at most 15 MiB (a call returns files of 16 MiB at most), until every evaluation has finished: a run the call's
 limit stopped in its evaluations comes back with them (their sha256 in weights.json, in the run's folder), and
@@ -61,8 +62,8 @@ class Deadline:
 
 def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     """Returns {choice, candidates, …}: the fastest graphed way to train `cfg` (PyTorch's or fgr.fast_conv's
-    convolutions) whose steps over the run's first `steps` batches pass `fgr.train.graph_verdict` against eager
-    PyTorch's; choice sets FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
+    convolutions and batch norms) whose steps over the run's first `steps` batches pass `fgr.train.graph_verdict`
+    against eager PyTorch's; choice sets FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
     import torch
     from fgr import train as T
     torch.backends.cudnn.benchmark = T.cudnn_benchmark(device)      # timed as train will run
