@@ -181,22 +181,27 @@ def autoattack_accuracy(model, x, y, eps:float=8 / 255, batch_size:int=250, seed
 CHECK_TOLERANCES = dict(tolerance_pts=1.0, sweep_floor_pct=1.0)   # points of accuracy; % at the largest ε
 
 def strength_checks(model, x, y, eps:float=8 / 255, alpha:float=2 / 255, steps:int=10, restarts:int=1,
-                    square_queries:int=1000, seed:int=0, tol:dict=None) -> dict:
-    "Returns the attack-strength measurements of `model` on (x, y) and a 'pass'/'FAIL' for each of the five checks."
+                    square_queries:int=1000, seed:int=0, tol:dict=None, keep=None) -> dict:
+    """Returns the attack-strength measurements of `model` on (x, y) and a 'pass'/'FAIL' for each of the five checks;
+    `keep(piece, compute)` keeps each attack's accuracy as it ends (`fgr.train.kept_pieces`)."""
     try: import torchattacks
     except ImportError as e:
         raise ImportError('the strength checks need torchattacks: '
                           'pip install --no-deps torchattacks (and scipy)') from e
     tol = {**CHECK_TOLERANCES, **(tol or {})}; t = tol['tolerance_pts']
-    def acc(fn): torch.manual_seed(seed); return robust_accuracy(model, x, y, fn, progress=False)['robust_acc']
+    keep = keep or (lambda piece, compute: compute())
+    def acc(piece, fn):                                   # each attack seeds itself: kept or not, the same number
+        def run(): torch.manual_seed(seed); return robust_accuracy(model, x, y, fn, progress=False)['robust_acc']
+        return keep(piece, run)
     def ta(cls, **kw): return lambda m, a, b: cls(m, **kw)(a, b)
     pgd_kw = lambda: dict(eps=eps, alpha=alpha, steps=steps, restarts=restarts)
     pgd = lambda **kw: (lambda m, a, b: pgd_linf(m, a, b, **{**pgd_kw(), **kw}))
-    base = acc(pgd())
-    sweep = {e: acc(pgd(eps=e / 255, alpha=e / 255 / 4, restarts=1)) for e in (2, 4, 8, 16, 32, 64)}
-    long, rest, margin = acc(pgd(alpha=alpha / 2, steps=5 * steps)), acc(pgd(restarts=5)), acc(pgd(loss='margin'))
-    square = acc(ta(torchattacks.Square, eps=eps, n_queries=square_queries, seed=seed))
-    ta_pgd = acc(ta(torchattacks.PGD, eps=eps, alpha=alpha, steps=steps, random_start=True))
+    base = acc('pgd', pgd())
+    sweep = {e: acc(f'sweep_{e}', pgd(eps=e / 255, alpha=e / 255 / 4, restarts=1)) for e in (2, 4, 8, 16, 32, 64)}
+    long, rest = acc('pgd_5x_steps', pgd(alpha=alpha / 2, steps=5 * steps)), acc('pgd_5_restarts', pgd(restarts=5))
+    margin = acc('margin', pgd(loss='margin'))
+    square = acc('square', ta(torchattacks.Square, eps=eps, n_queries=square_queries, seed=seed))
+    ta_pgd = acc('torchattacks_pgd', ta(torchattacks.PGD, eps=eps, alpha=alpha, steps=steps, random_start=True))
     v = list(sweep.values()); ok = lambda c: 'pass' if c else 'FAIL'
     falls = lambda: all(a >= b - 1e-9 for a, b in zip(v, v[1:])) and min(v[-2:]) <= tol['sweep_floor_pct']
     return dict(n=len(y), pgd_acc=base, eps_sweep={f'{e}/255': a for e, a in sweep.items()},
@@ -346,11 +351,13 @@ def attack_evaluations(run, data, n_attack:int, pgd_steps:int=10, pgd_restarts:i
                        n_check:int=1000, square_queries:int=1000, heat_eps=(1, 2, 4, 8, 16), heat_steps=(1, 2, 5),
                        seed:int=0, progress:bool=True, kinds=EVALUATION_KINDS, n_autoattack:int=None) -> dict:
     "Returns {kind: record} of `kinds` (`EVALUATION_KINDS`): this notebook's evaluations of one run, kept by it."
-    from fgr.train import cached_evaluation, eval_model
+    from fgr.train import cached_evaluation, eval_model, kept_pieces
     xa, ya = data.test_x[:n_attack], data.test_y[:n_attack]; xc, yc = xa[:n_check], ya[:n_check]
     s = table1_settings(len(ya), pgd_steps, pgd_restarts, autoattack, seed, n_autoattack=n_autoattack)
+    ck = [len(yc), pgd_steps, pgd_restarts, square_queries, seed, CHECK_TOLERANCES]   # what the checks depend on
     model = lambda: eval_model(run)   # loaded only to compute: a record read back needs no model
     def cached(kind, params, compute): return cached_evaluation(run, kind, [data.source, params], compute)
+    def pieces(kind, params): return kept_pieces(run, kind, [data.source, params])   # each attack kept as it ends
     def timed(compute): t0 = time.time(); r = compute(); return dict(r, seconds=time.time() - t0)
     def grid():
         torch.manual_seed(seed)
@@ -358,11 +365,11 @@ def attack_evaluations(run, data, n_attack:int, pgd_steps:int=10, pgd_restarts:i
                                            progress=progress).tolist())
     make = dict(   # each computed only when asked for and not yet kept
         table1=lambda: cached('table1', s, lambda: table1_attacks(
-            model(), xa, ya, s, progress, run.path.name, keep=lambda piece, f: cached(f'table1_{piece}', s, f))),
+            model(), xa, ya, s, progress, run.path.name, keep=pieces('table1', s))),
         grid=lambda: cached('grid', [len(ya), list(heat_eps), list(heat_steps), seed], lambda: timed(grid)),
-        checks=lambda: cached('checks', [len(yc), pgd_steps, pgd_restarts, square_queries, seed, CHECK_TOLERANCES],
-                              lambda: strength_checks(model(), xc, yc, 8 / 255, 2 / 255, pgd_steps, pgd_restarts,
-                                                      square_queries, seed)),
+        checks=lambda: cached('checks', ck, lambda: strength_checks(model(), xc, yc, 8 / 255, 2 / 255, pgd_steps,
+                                                                    pgd_restarts, square_queries, seed,
+                                                                    keep=pieces('checks', ck))),
         reconstruction=lambda: cached('reconstruction', [len(ya), seed], lambda: timed(
             lambda: dict(rows=attack_reconstruction(model(), xa, ya, 8 / 255, seed=seed)))))
     unknown = set(kinds) - set(make)

@@ -6,11 +6,11 @@
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'WEIGHTS', 'GRAPH_RTOL', 'GRAPH_FASTER', 'CHIP_PEAKS',
            'BENCH_METHODS', 'make_config', 'training_method', 'baseline', 'pgd_at', 'fgsm_rs', 'evaluate',
            'clean_accuracy', 'gradient_energy', 'run_name', 'ModelNotHere', 'Run', 'save_weights', 'load_weights',
-           'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'cuda_graph', 'steps_undone', 'GraphedStep',
-           'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model', 'step_precision', 'optimizer',
-           'train', 'loss_rdiff', 'step_trajectory', 'first_batches', 'graph_rtol', 'graph_verdict', 'graph_gate',
-           'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1', 'chip_peaks', 'step_counts',
-           'step_floor', 'step_benchmark', 'benchmark_table', 'bench_main']
+           'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'kept_pieces', 'cuda_graph', 'steps_undone',
+           'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model',
+           'step_precision', 'optimizer', 'train', 'loss_rdiff', 'step_trajectory', 'first_batches', 'graph_rtol',
+           'graph_verdict', 'graph_gate', 'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1',
+           'chip_peaks', 'step_counts', 'step_floor', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers, statistics
@@ -240,13 +240,26 @@ def finished_elsewhere(path, epochs:int) -> list:
     history = json.loads((path/'history.json').read_text())['epochs']
     return history if len(history) == epochs else None   # a partial history without its checkpoint: train again
 
+def _record_path(run, kind:str, params) -> Path:
+    "Returns the file in `run`'s folder of evaluation `kind` with `params`: the kind and a hash of the params."
+    # `params` must hold every setting the result depends on: a record with the same kind and params is reused
+    return Path(run.path)/f"{kind}-{hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]}.json"
+
 def cached_evaluation(run, kind:str, params, compute):
     "Returns the evaluation `kind` of `run` with `params` (JSON-able): read from the run's folder, else computed."
-    # `params` must hold every setting the result depends on: a record with the same kind and params is reused
-    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
-    path = Path(run.path)/f'{kind}-{key}.json'
+    path = _record_path(run, kind, params)
     if path.exists(): return json.loads(path.read_text())
     r = compute(); save_json(r, path); return r
+
+def kept_pieces(run, kind:str, params):
+    """Returns keep(piece, compute) -> record: each piece of evaluation `kind` (an attack of several) read from one file
+    of `run`'s folder, else computed and added to it at once, so that a call stopped midway keeps what finished."""
+    path = _record_path(run, f'{kind}_pieces', params)
+    def keep(piece:str, compute):
+        done = json.loads(path.read_text()) if path.exists() else {}
+        if piece not in done: done[piece] = json.loads(json.dumps(compute())); save_json(done, path)   # as read back
+        return done[piece]
+    return keep
 
 # %% ../nbs/04_train.ipynb #c2dab2d3
 def cuda_graph(device) -> bool:
