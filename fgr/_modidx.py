@@ -17,6 +17,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'fgr.attacks._attack_clean_correct': ('attacks.html#_attack_clean_correct', 'fgr/attacks.py'),
                              'fgr.attacks._batches': ('attacks.html#_batches', 'fgr/attacks.py'),
                              'fgr.attacks._check_budget': ('attacks.html#_check_budget', 'fgr/attacks.py'),
+                             'fgr.attacks._loaded': ('attacks.html#_loaded', 'fgr/attacks.py'),
                              'fgr.attacks._pgd': ('attacks.html#_pgd', 'fgr/attacks.py'),
                              'fgr.attacks._predicts': ('attacks.html#_predicts', 'fgr/attacks.py'),
                              'fgr.attacks._project': ('attacks.html#_project', 'fgr/attacks.py'),

@@ -9,7 +9,7 @@ __all__ = ['CHECK_TOLERANCES', 'EVALUATION_KINDS', 'attack_loss', 'pgd_run', 'pg
            'table1_from_attacks', 'table1', 'table1_markdown', 'attack_evaluations']
 
 # %% ../nbs/05_attacks.ipynb #a7a7b1c5
-import time
+import functools, time
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -180,18 +180,22 @@ def autoattack_accuracy(model, x, y, eps:float=8 / 255, batch_size:int=250, seed
 # %% ../nbs/05_attacks.ipynb #913463db
 CHECK_TOLERANCES = dict(tolerance_pts=1.0, sweep_floor_pct=1.0)   # points of accuracy; % at the largest ε
 
+def _loaded(model):
+    "Returns a function that returns `model`, or, for a loader (a function of no argument), what it returns, once."
+    return (lambda: model) if isinstance(model, torch.nn.Module) else functools.cache(model)
+
 def strength_checks(model, x, y, eps:float=8 / 255, alpha:float=2 / 255, steps:int=10, restarts:int=1,
                     square_queries:int=1000, seed:int=0, tol:dict=None, keep=None) -> dict:
-    """Returns the attack-strength measurements of `model` on (x, y) and a 'pass'/'FAIL' for each of the five checks;
-    `keep(piece, compute)` keeps each attack's accuracy as it ends (`fgr.train.kept_pieces`)."""
+    """Returns the attack-strength measurements of `model` (or a loader of it) on (x, y) and a 'pass'/'FAIL' for each
+    of the five checks; `keep(piece, compute)` keeps each attack's accuracy as it ends (`fgr.train.kept_pieces`)."""
     try: import torchattacks
     except ImportError as e:
         raise ImportError('the strength checks need torchattacks: '
                           'pip install --no-deps torchattacks (and scipy)') from e
     tol = {**CHECK_TOLERANCES, **(tol or {})}; t = tol['tolerance_pts']
-    keep = keep or (lambda piece, compute: compute())
+    keep, net = keep or (lambda piece, compute: compute()), _loaded(model)
     def acc(piece, fn):                                   # each attack seeds itself: kept or not, the same number
-        def run(): torch.manual_seed(seed); return robust_accuracy(model, x, y, fn, progress=False)['robust_acc']
+        def run(): torch.manual_seed(seed); return robust_accuracy(net(), x, y, fn, progress=False)['robust_acc']
         return keep(piece, run)
     def ta(cls, **kw): return lambda m, a, b: cls(m, **kw)(a, b)
     pgd_kw = lambda: dict(eps=eps, alpha=alpha, steps=steps, restarts=restarts)
@@ -272,22 +276,24 @@ def table1_settings(n:int, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool
     return s
 
 def table1_attacks(model, x, y, s:dict, progress:bool=True, name:str='model', keep=None) -> dict:
-    "Returns one model's Table 1 attacks on (x, y) with settings `s`: PGD-ℓ∞, PGD-ℓ2, AutoAttack, 95% CIs."
+    """Returns one model's Table 1 attacks on (x, y) with settings `s`: PGD-ℓ∞, PGD-ℓ2, AutoAttack, 95% CIs; `model`
+    may be a loader, called only where an attack is not kept."""
     from functools import partial
+    net = _loaded(model)
     # keep(piece, compute) -> record keeps each attack's result as it ends (a run's folder): a call stopped in
     # AutoAttack keeps its PGD; each attack seeds itself, so a kept piece equals the one computed with the others
     keep = keep or (lambda piece, compute: compute())
     pgd = dict(steps=s['pgd_steps'], restarts=s['pgd_restarts'])
     def attack(fn, desc):
         torch.manual_seed(s['seed'])
-        return robust_accuracy(model, x, y, fn, progress=progress, desc=f'{name} {desc}')
+        return robust_accuracy(net(), x, y, fn, progress=progress, desc=f'{name} {desc}')
     linf = keep('linf', lambda: attack(partial(pgd_linf, eps=s['eps'], alpha=s['alpha'], **pgd), 'PGD-linf'))
     l2 = keep('l2', lambda: attack(partial(pgd_l2, eps=s['l2_eps'], alpha=s['l2_eps'] / 4, **pgd), 'PGD-l2'))
     r = dict(clean_acc_attacked_subset=linf['clean_acc'], pgd_acc=linf['robust_acc'], pgd_ci=linf['robust_ci'],
              pgd_l2_acc=l2['robust_acc'], pgd_l2_ci=l2['robust_ci'], attack_seconds=linf['seconds'])
     if s['autoattack']:
         m = s.get('n_autoattack', len(y))
-        aa = keep('autoattack', lambda: autoattack_accuracy(model, x[:m], y[:m], s['eps'], seed=s['seed']))
+        aa = keep('autoattack', lambda: autoattack_accuracy(net(), x[:m], y[:m], s['eps'], seed=s['seed']))
         r.update(aa_acc=aa['robust_acc'], aa_ci=aa['robust_ci'], aa_seconds=aa['seconds'])
     return r
 
@@ -365,9 +371,9 @@ def attack_evaluations(run, data, n_attack:int, pgd_steps:int=10, pgd_restarts:i
                                            progress=progress).tolist())
     make = dict(   # each computed only when asked for and not yet kept
         table1=lambda: cached('table1', s, lambda: table1_attacks(
-            model(), xa, ya, s, progress, run.path.name, keep=pieces('table1', s))),
+            model, xa, ya, s, progress, run.path.name, keep=pieces('table1', s))),
         grid=lambda: cached('grid', [len(ya), list(heat_eps), list(heat_steps), seed], lambda: timed(grid)),
-        checks=lambda: cached('checks', ck, lambda: strength_checks(model(), xc, yc, 8 / 255, 2 / 255, pgd_steps,
+        checks=lambda: cached('checks', ck, lambda: strength_checks(model, xc, yc, 8 / 255, 2 / 255, pgd_steps,
                                                                     pgd_restarts, square_queries, seed,
                                                                     keep=pieces('checks', ck))),
         reconstruction=lambda: cached('reconstruction', [len(ya), seed], lambda: timed(

@@ -123,7 +123,7 @@ class _BatchNormBackward(torch.autograd.Function):
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     "Returns F.batch_norm(x, …) of the same arguments; in training, its double backward is the closed form above."
-    if (not training or weight is None or bias is None or x.ndim != 4
+    if (not training or weight is None or bias is None or x.ndim != 4 or x.numel() <= x.shape[1]   # ≤ 1 value a channel
             or torch._C._are_functorch_transforms_active()):
         return F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
     return _BatchNorm.apply(x, weight, bias, running_mean, running_var, momentum, eps)

@@ -63,7 +63,8 @@ done
 note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left)" \
   "$(date -u +%FT%TZ)"
 note "device: $(python3 -c 'import torch; c = torch.cuda.is_available()
-print("name=" + (torch.cuda.get_device_name() if c else "cpu").replace(" ", "+"), "torch=" + torch.__version__)')"
+print("name=" + (torch.cuda.get_device_name() if c else "cpu").replace(" ", "+"), "torch=" + torch.__version__)' \
+  2>/dev/null || echo name=unknown)"
 records=${FGR_PARTS:-parts}/$profile/runs.zip   # what earlier calls brought back: histories and evaluations
 if [ -f "$records" ]; then
   mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$records" "$FGR_RUNS" && note "records: $records unpacked"

@@ -71,7 +71,8 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     allowed = lambda var: [v for v in (True, False) if os.environ.get(var) in (None, str(int(v)))]
     ref = T.step_trajectory(cfg, batches, device, graph=False, repeats=3)
     name = torch.cuda.get_device_name(device) if str(device).startswith('cuda') else str(device)
-    out = dict(device=name, torch=torch.__version__, steps=steps,
+    out = dict(device=name, torch=torch.__version__, commit=os.environ.get('FGR_COMMIT'),
+               date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), steps=steps,
                loss_rtol=T.graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
                losses=ref['losses'].tolist()), candidates=[])
     for fast in allowed('FGR_FAST_CONV') if True in allowed('FGR_CUDA_GRAPH') else []:
@@ -80,8 +81,8 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
                                         loss_max_rdiff=None)
         out['candidates'].append(dict(v, graph=True, fast=fast))
     best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['graph_ms'], default=None)
-    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))),       # no graph passed: the caller's convolution stays
-                         FGR_FAST_CONV=str(int(best['fast'])) if best else os.environ.get('FGR_FAST_CONV', '0'))
+    # no graph passed: eager with PyTorch's kernels, the reference that the gate itself ran
+    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))), FGR_FAST_CONV=str(int(best['fast'])) if best else '0')
     return out
 
 

@@ -40,7 +40,7 @@ def read_wall(text:str) -> dict:
             out.update(part=kv['part'], profile=kv['profile'], commit=kv['commit'])
         elif line.startswith('part=') and 'wall_s' in kv: out['wall_s'] = int(kv['wall_s'])
         elif head == 'check': out['check'] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
-        elif head == 'device': out.update(device=kv['name'].replace('+', ' '), torch=kv.get('torch'))
+        elif head == 'device': out.update(device=kv.get('name', 'unknown').replace('+', ' '), torch=kv.get('torch'))
         elif head[:2].isdigit() and 'rc' in kv:
             out['notebooks'][head] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
         elif head[:2].isdigit(): out['notebooks'][head] = dict(rc=None, wall_s=0, note=rest)
@@ -69,14 +69,14 @@ def epoch_seconds(runs:dict) -> dict:
             for name, r in runs.items() if r['epochs']}
 
 
-def step_ratio(cfg:dict, fgr_x:float, bench:dict) -> tuple:
+def step_ratio(cfg:dict, fgr_x:float, bench:dict, source:str='this lease') -> tuple:
     "Returns (a training config's epoch time over a plain epoch's, its source): measured here, else the H100 record."
     from fgr.train import METHODS
     m = cfg['method']
     if m == 'baseline': return 1.0, 'plain'
     if METHODS[m].penalized:
         if cfg['penalty_mode'] == 'double_backprop' and cfg['penalty_fraction'] == 1 and cfg['penalty_every'] == 1:
-            return fgr_x, 'exact FGR epoch / baseline epoch, this lease'
+            return fgr_x, f'exact FGR epoch / baseline epoch, {source}'
         key = 'fgr finite-diff' if cfg['penalty_mode'] == 'finite_difference' else 'fgr exact'
     else: key = 'pgd7_at' if m == 'pgd_at' else m
     return bench['ratio'][key], f'{H100_BENCH} step ratio {key!r}'
@@ -109,11 +109,11 @@ def paper_trainings(params:dict) -> list:
     return list(unique.values())
 
 
-def projection(params:dict, baseline_epoch_s:float, fgr_epoch_s:float, bench:dict) -> dict:
-    "Returns the paper profile's training minutes on one GPU from this lease's epochs (evaluations not included)."
+def projection(params:dict, baseline_epoch_s:float, fgr_epoch_s:float, bench:dict, source:str='this lease') -> dict:
+    "Returns the paper profile's training minutes on one GPU from measured epochs (evaluations not included)."
     rows, total, cfgs = {}, 0.0, paper_trainings(params)
     for c in cfgs:
-        r, src = step_ratio(c, fgr_epoch_s / baseline_epoch_s, bench)
+        r, src = step_ratio(c, fgr_epoch_s / baseline_epoch_s, bench, source)
         s = c['epochs'] * baseline_epoch_s * r * (c['n_train'] or 50_000) / 50_000
         key = f"{c['method']} ({src})"
         rows[key] = rows.get(key, 0) + s; total += s
@@ -131,6 +131,7 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
     runs = epoch_seconds(run_histories(files/'runs.zip')) if (files/'runs.zip').exists() else {}
     timed = json.loads((files/'gpu_epochs.json').read_text()) if (files/'gpu_epochs.json').exists() else {}
     rec = {k: check.get(k) for k in CHECK_KEYS}
+    rec['device'] = rec['device'] or wall.get('device')          # a call without a check names its device in wall.txt
     rec.update(commit=wall.get('commit'), part=wall.get('part'), call_wall_s=wall.get('wall_s'),
                notebooks=wall['notebooks'], check_wall=wall.get('check'),
                cuda_graph=check.get('cuda_graph'), epoch_s=runs, epochs_timed=timed.get('variants'),
@@ -153,7 +154,7 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
     return rec
 
 
-def paper_runs(store:Path, profile:str, device:str=None) -> dict:
+def paper_runs(store:Path, profile:str, device:str=None, commit:str=None) -> dict:
     """Returns gpu_speed.json's `paper_runs`: for each Table 1 run of the profile that a GPU call trained, its speed
     gate's step times (eager, and the way it trained) and its epochs; and what they give at the profile's own scale:
     plain img/s, exact FGR's step and epoch ratios, the profile's training time projected from these epochs."""
@@ -167,25 +168,30 @@ def paper_runs(store:Path, profile:str, device:str=None) -> dict:
         for run, e in epoch_seconds(hist).items():
             cfg = {k: v for k, v in hist[run]['config'].items() if k != 'data'}
             name, gate = [n for n, c in main.items() if c == cfg], f'{profile}/{run}/speed_gate.json'
-            if not name or gate not in z.namelist(): continue      # not a Table 1 run, or trained on no GPU
+            cifar = str(hist[run]['config'].get('data', '')).startswith('CIFAR-10')
+            if not (name and cifar) or gate not in z.namelist(): continue   # not Table 1's, or trained on no GPU
             g = json.loads(z.read(gate))
             way = [c for c in g['candidates'] if c.get('ok') and g['choice'] == {
                 'FGR_CUDA_GRAPH': str(int(c['graph'])), 'FGR_FAST_CONV': str(int(c['fast']))}]
             runs[name[0]] = dict(run=run, device=g.get('device') or device, torch=g.get('torch'),
+                                 source='speed_gate.json' if g.get('device') else (
+                                     'publish_gpu_part.py --device, --commit' if device else None),
+                                 commit=g.get('commit') or commit, date=g.get('date'),
                                  switches=g['choice'], eager_step_ms=g['reference']['ms'],
                                  step_ms=way[0]['graph_ms'] if way else g['reference']['ms'], epochs=e['epochs'],
                                  of_epochs=cfg['epochs'], median_epoch_s=e['median_epoch_s'],
                                  train_s=round(sum(e['epoch_s']), 1), test_acc=hist[run]['epochs'][-1]['test_acc'])
     out = dict(runs=runs, source=f'parts/{profile}/runs.zip: each run\'s speed_gate.json and history.json')
-    if {'baseline', 'fgr'} <= set(runs):
-        b, f = runs['baseline'], runs['fgr']
+    b, f = runs.get('baseline'), runs.get('fgr')
+    if b and f and (b['device'], b['torch']) == (f['device'], f['torch']) and b['device']:   # one chip: ratios
         out.update(plain_img_s=p['batch_size'] / b['step_ms'] * 1000, fgr_exact_x=f['step_ms'] / b['step_ms'],
                    fgr_exact_x_eager=f['eager_step_ms'] / b['eager_step_ms'],
                    fgr_exact_x_epochs=f['median_epoch_s'] / b['median_epoch_s'],
                    epoch_s=dict(baseline=b['median_epoch_s'], fgr=f['median_epoch_s']))
         bench = Path(__file__).resolve().parents[1]/'figures'/profile/H100_BENCH
         if profile == 'paper' and bench.exists():
-            pr = projection(p, b['median_epoch_s'], f['median_epoch_s'], json.loads(bench.read_text())['results'][0])
+            pr = projection(p, b['median_epoch_s'], f['median_epoch_s'], json.loads(bench.read_text())['results'][0],
+                            'the Table 1 runs')
             out.update(paper_profile_projected_min=pr['projected_training_min'], projection=pr)
     return out
 
@@ -240,7 +246,7 @@ def restore_weights(files, root, profile:str) -> list:
     return out
 
 
-def publish_part(files, root, device:str=None) -> Path:
+def publish_part(files, root, device:str=None, commit:str=None) -> Path:
     """Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder,
     or None after a run: part, whose records alone are kept (parts/<profile>/runs.zip)."""
     from fgr.core import save_json
@@ -251,7 +257,7 @@ def publish_part(files, root, device:str=None) -> Path:
     out = root/'figures'/profile
     def with_runs(rec):                 # every gpu_speed.json carries the speed of the Table 1 runs the store holds
         store = root/'parts'/profile/'runs.zip'
-        return dict(rec, paper_runs=paper_runs(store, profile, device or wall.get('device'))) if store.exists() else rec
+        return dict(rec, paper_runs=paper_runs(store, profile, device, commit)) if store.exists() else rec
     if (files/'runs.zip').exists(): merge_records(files/'runs.zip', root, profile)   # for the next call's notebooks
     for w in restore_weights(files, root, profile):
         print(f'weights of {w.parent.name} kept in {w} (git-ignored): its remaining evaluations need no training; '
@@ -280,9 +286,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('files', help="the folder of the call's files (the run tool's files_at)")
     ap.add_argument('--root', default=str(Path(__file__).resolve().parents[1]), help='the repository (default: this)')
-    ap.add_argument('--device', help="the GPU the run tool named, for records that name none (before 2026-11-30)")
+    ap.add_argument('--device', help="the GPU that the run tool named for the call that trained the Table 1 runs, for "
+                    "records that name none (before 2026-11-30); the records say it came from here")
+    ap.add_argument('--commit', help='the commit that call trained them at, for the same records (wall.txt names it)')
     a = ap.parse_args(argv)
-    out = publish_part(a.files, a.root, a.device)
+    out = publish_part(a.files, a.root, a.device, a.commit)
     for records in sorted((Path(a.root)/'parts').glob('*/runs.zip')):
         print(f'run records (configs, histories, evaluations) in {records}: '
               f'{records.stat().st_size / 1024:.0f} kB, tracked; the next call unpacks them')

@@ -245,15 +245,21 @@ def test_paper_runs_gives_each_table1_runs_speed_as_it_trained_and_their_ratios(
         for name, eager_ms, graph_ms, wall in (('baseline', 10.0, 4.0, 2.0), ('fgr', 40.0, 20.0, 14.0),
                                                ('other', 1.0, 1.0, 1.0)):
             cfg, f = cfgs[name], f'smoke/{name}-run'
-            z.writestr(f'{f}/config.json', json.dumps(dict(cfg, data='synthetic')))
+            z.writestr(f'{f}/config.json', json.dumps(dict(cfg, data='CIFAR-10 (JPEG q75 copy)')))
             z.writestr(f'{f}/history.json', json.dumps(dict(epochs=[dict(wall_s=wall, test_acc=50.0)] * cfg['epochs'])))
             gate = dict(choice={'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}, reference=dict(ms=eager_ms),
                         candidates=[dict(ok=True, graph=True, fast=True, graph_ms=graph_ms / 2),   # faster, not chosen
                                     dict(ok=True, graph=True, fast=False, graph_ms=graph_ms)])
             z.writestr(f'{f}/speed_gate.json', json.dumps(gate))
-    r = pub.paper_runs(store, 'smoke', device='GPU X')
-    assert set(r['runs']) == {'baseline', 'fgr'} and r['runs']['fgr']['device'] == 'GPU X'
+        z.writestr('smoke/synthetic-run/config.json', json.dumps(dict(cfgs['fgr'], data='synthetic')))  # not CIFAR
+        z.writestr('smoke/synthetic-run/history.json', z.read('smoke/fgr-run/history.json'))
+        z.writestr('smoke/synthetic-run/speed_gate.json', z.read('smoke/fgr-run/speed_gate.json'))
+    r = pub.paper_runs(store, 'smoke', device='GPU X', commit='abc')
+    assert set(r['runs']) == {'baseline', 'fgr'} and r['runs']['fgr']['run'] == 'fgr-run'  # not the synthetic one
+    assert (r['runs']['fgr']['device'], r['runs']['fgr']['commit']) == ('GPU X', 'abc')   # records name none: said so
+    assert r['runs']['fgr']['source'] == 'publish_gpu_part.py --device, --commit'
     assert r['runs']['fgr']['step_ms'] == 20.0 and r['runs']['baseline']['median_epoch_s'] == 2.0
     assert r['plain_img_s'] == pytest.approx(p['batch_size'] / 4.0 * 1000)
     assert (r['fgr_exact_x'], r['fgr_exact_x_eager'], r['fgr_exact_x_epochs']) == (5.0, 4.0, 7.0)
     assert 'paper_profile_projected_min' not in r                          # projected for the paper profile alone
+    assert 'fgr_exact_x' not in pub.paper_runs(store, 'smoke')               # no device named: no ratio across runs
