@@ -49,10 +49,11 @@ class ResNet(nn.Module):
         x = self.layers(F.relu(self.bn1(self.conv1(x))))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
-def resnet18(width:float=1.0, num_classes:int=10, fast_conv:bool=False) -> nn.Sequential:
+def resnet18(width:float=1.0, num_classes:int=10, fast_conv=False) -> nn.Sequential:
     "Returns the CIFAR ResNet-18 (channel counts × `width`) behind a `Normalize` layer: [0,1] images in, logits out."
     if not width > 0: raise ValueError(f'width={width} must be positive (1.0 is the standard ResNet-18)')
-    if not isinstance(fast_conv, bool): raise ValueError(f'fast_conv={fast_conv!r} must be True or False')
+    if not (isinstance(fast_conv, bool) or fast_conv == 'conv'):
+        raise ValueError(f"fast_conv={fast_conv!r} must be True, False or 'conv' (the convolutions alone)")
     widths = tuple(max(1, round(c * width)) for c in (64, 128, 256, 512))
     model = nn.Sequential(Normalize(), ResNet(widths=widths, num_classes=num_classes))
-    return use_fast_conv(model) if fast_conv else model   # same numbers; see fgr.fast_conv
+    return use_fast_conv(model, batch_norm=fast_conv is True) if fast_conv else model   # same numbers: fgr.fast_conv

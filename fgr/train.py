@@ -326,11 +326,13 @@ def channels_last(device, cfg:dict) -> bool:
                         and cfg['penalty_fraction'] == 1 and cfg['penalty_every'] == 1)
     return not exact_every_step   # CPU: faster except a whole batch's double backward at every step
 
-def fast_conv(device) -> bool:
-    "Returns whether `train` builds its model with `fgr.fast_conv` (conv, batch norm): on CUDA, when FGR_FAST_CONV=1."
+def fast_conv(device):
+    """Returns how `train` builds its model (`resnet18`'s `fast_conv`): on CUDA, with `fgr.fast_conv`'s convolutions and
+    batch norms when FGR_FAST_CONV=1 (True), its convolutions alone when FGR_FAST_CONV=conv ('conv'); else False."""
     # Off by default until scripts/gpu_check.py has shown it equal and faster on a GPU; an execution setting like
     # channels_last, not a config key, so that it never renames a run in the store.
-    return str(device).startswith('cuda') and os.environ.get('FGR_FAST_CONV') == '1'
+    if not str(device).startswith('cuda'): return False
+    return {'1': True, 'conv': 'conv'}.get(os.environ.get('FGR_FAST_CONV'), False)
 
 def cudnn_benchmark(device) -> bool:
     "Returns whether `train` lets cuDNN time its algorithms (`cudnn.benchmark`): on CUDA unless FGR_CUDNN_BENCHMARK=0."
@@ -454,9 +456,9 @@ def loss_rdiff(reference:torch.Tensor, other:torch.Tensor) -> float:
     if not torch.isfinite(other).all(): return math.inf
     return ((reference - other).abs() / reference.abs()).max().item()
 
-def step_trajectory(cfg:dict, batches, device, graph:bool, fast:bool=False, repeats:int=0, inner:int=5) -> dict:
+def step_trajectory(cfg:dict, batches, device, graph:bool, fast=False, repeats:int=0, inner:int=5) -> dict:
     """Returns {losses, error, ms}: `train`'s steps of `cfg` from its seed over `batches` (the schedule spread over
-    them), replayed from CUDA graphs or eager, with fast or native convolutions; `ms`: median of `repeats` timed
+    them), replayed from CUDA graphs or eager, with `fast` as `resnet18`'s fast_conv; `ms`: median of `repeats` timed
     rounds of `inner` steps (None for 0); `error`: why a capture failed (its steps then ran eager)."""
     if not batches: raise ValueError('no batches to step over: the data hold no training images')
     torch.manual_seed(cfg['seed'])

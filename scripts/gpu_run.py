@@ -16,12 +16,12 @@ where a call staged with them (below), else trains again from the start, its old
 mixes two trainings.
 
 Before a run trains on CUDA, a speed gate (`speed_gate`) runs fgr.train's step of the run's own config on the run's own
-first --gate-steps batches from its seed: eager with PyTorch's convolutions (the reference), and replayed from CUDA
-graphs with PyTorch's and with fgr.fast_conv's convolutions and batch norms. The fastest candidate whose loss
-trajectory equals the reference's within fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and
-that is more than 5% faster trains the run (FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment
-that sets either variable restricts the gate to what it allows. The gate's record, speed_gate.json, is kept in the
-run's folder.
+first --gate-steps batches from its seed: eager with PyTorch's kernels (the reference), and replayed from CUDA graphs
+with PyTorch's kernels, with fgr.fast_conv's convolutions and batch norms (FGR_FAST_CONV=1), and with its convolutions
+alone (FGR_FAST_CONV=conv). The fastest candidate whose loss trajectory equals the reference's within
+fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5% faster trains the run
+(FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment that sets either variable restricts the gate to
+what it allows. The gate's record, speed_gate.json, is kept in the run's folder.
 With --weights-out DIR (gpu_part.sh passes OUT/weights), a run trained in this call leaves its weights there, in
 parts of at most 15 MiB (a call returns files of 16 MiB at most), until every evaluation has finished: a run the call's
 limit stopped in its evaluations comes back with them (their sha256 in weights.json, in the run's folder), and
@@ -61,14 +61,17 @@ class Deadline:
 
 
 def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
-    """Returns {choice, candidates, …}: the fastest graphed way to train `cfg` (PyTorch's or fgr.fast_conv's
-    convolutions and batch norms) whose steps over the run's first `steps` batches pass `fgr.train.graph_verdict`
-    against eager PyTorch's; choice sets FGR_CUDA_GRAPH and FGR_FAST_CONV ('0' or '1')."""
+    """Returns {choice, candidates, …}: the fastest graphed way to train `cfg` (PyTorch's kernels, fgr.fast_conv's
+    convolutions and batch norms, or its convolutions alone) whose steps over the run's first `steps` batches pass
+    `fgr.train.graph_verdict` against eager PyTorch's; choice sets FGR_CUDA_GRAPH ('0', '1') and FGR_FAST_CONV ('0',
+    'conv', '1')."""
     import torch
     from fgr import train as T
     torch.backends.cudnn.benchmark = T.cudnn_benchmark(device)      # timed as train will run
     batches = T.first_batches(cfg, data, device, steps)
-    allowed = lambda var: [v for v in (True, False) if os.environ.get(var) in (None, str(int(v)))]
+    # each value of a switch and its variable's: FGR_FAST_CONV 'conv' is fgr.fast_conv's convolutions alone
+    values = dict(FGR_CUDA_GRAPH={True: '1', False: '0'}, FGR_FAST_CONV={True: '1', 'conv': 'conv', False: '0'})
+    allowed = lambda var: [v for v, env in values[var].items() if os.environ.get(var) in (None, env)]
     ref = T.step_trajectory(cfg, batches, device, graph=False, repeats=3)
     name = torch.cuda.get_device_name(device) if str(device).startswith('cuda') else str(device)
     out = dict(device=name, torch=torch.__version__, commit=os.environ.get('FGR_COMMIT'),
@@ -82,7 +85,8 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
         out['candidates'].append(dict(v, graph=True, fast=fast))
     best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['graph_ms'], default=None)
     # no graph passed: eager with PyTorch's kernels, the reference that the gate itself ran
-    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))), FGR_FAST_CONV=str(int(best['fast'])) if best else '0')
+    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))),
+                         FGR_FAST_CONV=values['FGR_FAST_CONV'][best['fast']] if best else '0')
     return out
 
 

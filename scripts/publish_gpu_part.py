@@ -171,8 +171,9 @@ def paper_runs(store:Path, profile:str, device:str=None, commit:str=None) -> dic
             cifar = str(hist[run]['config'].get('data', '')).startswith('CIFAR-10')
             if not (name and cifar) or gate not in z.namelist(): continue   # not Table 1's, or trained on no GPU
             g = json.loads(z.read(gate))
+            fast = {True: '1', 'conv': 'conv', False: '0'}                  # gpu_run.py's values of FGR_FAST_CONV
             way = [c for c in g['candidates'] if c.get('ok') and g['choice'] == {
-                'FGR_CUDA_GRAPH': str(int(c['graph'])), 'FGR_FAST_CONV': str(int(c['fast']))}]
+                'FGR_CUDA_GRAPH': str(int(c['graph'])), 'FGR_FAST_CONV': fast[c['fast']]}]
             runs[name[0]] = dict(run=run, device=g.get('device') or device, torch=g.get('torch'),
                                  source='speed_gate.json' if g.get('device') else (
                                      'publish_gpu_part.py --device, --commit' if device else None),

@@ -130,7 +130,8 @@ def test_speed_gate_takes_the_fastest_equal_candidate(monkeypatch):
     from fgr.data import Cifar10
     from fgr.train import make_config
     ref = torch.tensor([2.3, 2.2, 2.0])
-    fakes = {(False, False): (ref, 10.0), (True, False): (ref * 1.0005, 4.0), (True, True): (ref * 1.2, 3.0)}
+    fakes = {(False, False): (ref, 10.0), (True, False): (ref * 1.0005, 4.0), (True, True): (ref * 1.2, 3.0),
+             (True, 'conv'): (ref * 1.2, 3.5)}
     def fake(cfg, batches, device, graph, fast=False, repeats=0, inner=5):
         losses, ms = fakes[graph, fast]
         return dict(losses=losses, ms=ms, error=None)
@@ -141,9 +142,13 @@ def test_speed_gate_takes_the_fastest_equal_candidate(monkeypatch):
     cfg = make_config(method='fgr', lam=0.1, batch_size=4)
     gate = gpu_run.speed_gate(cfg, data, 'cpu', steps=2)   # fast conv: fastest, but 20% off the reference's losses
     assert gate['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}, gate
-    assert [c['ok'] for c in gate['candidates']] == [False, True] and gate['loss_rtol'] == 1e-3   # fp32 on the CPU
+    assert [c['ok'] for c in gate['candidates']] == [False, False, True] and gate['loss_rtol'] == 1e-3   # fp32, CPU
     fakes[True, True] = (ref, 3.0)
     assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '1'}
+    fakes[True, True], fakes[True, 'conv'] = (ref * 1.2, 3.0), (ref, 3.5)    # the convolutions alone: equal, fastest
+    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': 'conv'}
+    monkeypatch.setenv('FGR_FAST_CONV', 'conv')                    # a caller's value: the one candidate
+    assert [c['fast'] for c in gpu_run.speed_gate(cfg, data, 'cpu', 2)['candidates']] == ['conv']
     monkeypatch.setenv('FGR_FAST_CONV', '0')                       # the caller's choice restricts the gate
     assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}
     fakes[True, False] = (ref, 9.8)                                # equal but within 5%: eager
@@ -182,7 +187,7 @@ def test_speed_gate_runs_its_real_trajectories_and_keeps_eager_without_cuda(monk
     cfg = make_config(method='fgr', lam=0.1, width=0.0625, batch_size=8, epochs=1)
     gate = gpu_run.speed_gate(cfg, Cifar10(x, y, x, y, 'fake'), 'cpu', steps=2)
     assert gate['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'} and len(gate['reference']['losses']) == 2
-    assert len(gate['candidates']) == 2 and all(c['error'] and not c['ok'] for c in gate['candidates'])   # no capture
+    assert len(gate['candidates']) == 3 and all(c['error'] and not c['ok'] for c in gate['candidates'])   # no capture
 
 def test_weights_of_an_unfinished_evaluation_come_back_and_a_test_only_call_finishes_it(tmp_path):
     "Call 1 trains and evaluates table1 alone: its weights return in parts; call 2 carries the test split alone."
