@@ -276,8 +276,8 @@ def table1_settings(n:int, pgd_steps:int=10, pgd_restarts:int=1, autoattack:bool
     return s
 
 def table1_attacks(model, x, y, s:dict, progress:bool=True, name:str='model', keep=None) -> dict:
-    """Returns one model's Table 1 attacks on (x, y) with settings `s`: PGD-ℓ∞, PGD-ℓ2, AutoAttack, 95% CIs; `model`
-    may be a loader, called only where an attack is not kept."""
+    """Returns one model's Table 1 attacks on (x, y) with settings `s`: PGD-ℓ∞, PGD-ℓ2, AutoAttack, 95% CIs;
+    `model` may be a loader, called only where an attack is not kept."""
     from functools import partial
     net = _loaded(model)
     # keep(piece, compute) -> record keeps each attack's result as it ends (a run's folder): a call stopped in

@@ -67,15 +67,15 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     'conv', '1')."""
     import torch
     from fgr import train as T
+    from fgr.core import environment_info
     torch.backends.cudnn.benchmark = T.cudnn_benchmark(device)      # timed as train will run
     batches = T.first_batches(cfg, data, device, steps)
     # each value of a switch and its variable's: FGR_FAST_CONV 'conv' is fgr.fast_conv's convolutions alone
-    values = dict(FGR_CUDA_GRAPH={True: '1', False: '0'}, FGR_FAST_CONV={True: '1', 'conv': 'conv', False: '0'})
+    values = dict(FGR_CUDA_GRAPH={True: '1', False: '0'}, FGR_FAST_CONV={v: k for k, v in T.FAST_CONV.items()})
     allowed = lambda var: [v for v, env in values[var].items() if os.environ.get(var) in (None, env)]
     ref = T.step_trajectory(cfg, batches, device, graph=False, repeats=3)
-    name = torch.cuda.get_device_name(device) if str(device).startswith('cuda') else str(device)
-    out = dict(device=name, torch=torch.__version__, commit=os.environ.get('FGR_COMMIT'),
-               date=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), steps=steps,
+    env = environment_info()                                       # device, torch, the staged commit, the time
+    out = dict(device=env['device'], torch=env['torch'], commit=env['git_commit'], date=env['time'], steps=steps,
                loss_rtol=T.graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
                losses=ref['losses'].tolist()), candidates=[])
     for fast in allowed('FGR_FAST_CONV') if True in allowed('FGR_CUDA_GRAPH') else []:

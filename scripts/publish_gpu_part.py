@@ -159,8 +159,8 @@ def paper_runs(store:Path, profile:str, device:str=None, commit:str=None) -> dic
     gate's step times (eager, and the way it trained) and its epochs; and what they give at the profile's own scale:
     plain img/s, exact FGR's step and epoch ratios, the profile's training time projected from these epochs."""
     from fgr.core import load_profile
-    from fgr.train import main_configs
-    p = load_profile(profile)
+    from fgr.train import main_configs, FAST_CONV
+    p, fast = load_profile(profile), {v: k for k, v in FAST_CONV.items()}   # a candidate's value: FGR_FAST_CONV's
     main = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
                         p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
     hist, runs = run_histories(store), {}
@@ -171,7 +171,6 @@ def paper_runs(store:Path, profile:str, device:str=None, commit:str=None) -> dic
             cifar = str(hist[run]['config'].get('data', '')).startswith('CIFAR-10')
             if not (name and cifar) or gate not in z.namelist(): continue   # not Table 1's, or trained on no GPU
             g = json.loads(z.read(gate))
-            fast = {True: '1', 'conv': 'conv', False: '0'}                  # gpu_run.py's values of FGR_FAST_CONV
             way = [c for c in g['candidates'] if c.get('ok') and g['choice'] == {
                 'FGR_CUDA_GRAPH': str(int(c['graph'])), 'FGR_FAST_CONV': fast[c['fast']]}]
             runs[name[0]] = dict(run=run, device=g.get('device') or device, torch=g.get('torch'),
