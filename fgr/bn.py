@@ -37,24 +37,27 @@ class _BatchNormBackward(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, ggx, ggw, ggb):
         gy, x, w, mean, invstd, B, A = ctx.saved_tensors            # B = Σ gy·x̂ (∂γ), A = Σ gy (∂β)
-        m, s, zero = x.numel() // x.shape[1], invstd.to(w.dtype), torch.zeros_like(w)
+        m, s = x.numel() // x.shape[1], invstd.to(w.dtype)
+        z = lambda v: torch.zeros_like(w) if v is None else v          # an absent upstream gradient is zero
         c = lambda v: v.to(x.dtype).view(1, -1, 1, 1)                 # a per-channel coefficient, broadcast
         xhat = F.batch_norm(x, mean, invstd.pow(-2) - ctx.eps, None, None, False, 0.0, ctx.eps)   # (x - μ)·s
-        pg, sgx, sg, d = None, zero, zero, zero                       # γ s P(ggx), S_x̂, S, D
+        pg = dw = alpha = None                                        # γ s P(ggx), ∂L/∂γ, α (None: zero)
         if ggx is not None:
             pg, sgx, sg = _bn_backward(ggx, x, w, None, None, mean, invstd, True, ctx.eps, [True, True, True])
-            d = (ggx * gy).sum((0, 2, 3), dtype=w.dtype)
+            d = (ggx * gy).sum((0, 2, 3), dtype=w.dtype)              # D; sgx, sg: S_x̂, S
+            dw = s * torch.add(d, torch.addcmul(A * sg, B, sgx), alpha=-1 / m)
+            alpha = w * s.square() * sgx * (-1 / m)
+        if ggw is not None: alpha = s * ggw if alpha is None else torch.addcmul(alpha, s, ggw)
         dgy = dx = None
         if ctx.needs_input_grad[0]:
             dgy = pg if ggw is None and ggb is None else torch.addcmul(
-                c(zero if ggb is None else ggb) + (0 if pg is None else pg), xhat, c(zero if ggw is None else ggw))
-        ggw = zero if ggw is None else ggw
-        dw = s * (d - (A * sg + B * sgx) / m)
-        if ctx.needs_input_grad[1]:
-            alpha = s * (ggw - w * s * sgx / m)
-            dx = torch.addcmul(c(-alpha * A / m), gy, c(alpha))
-            dx = torch.addcmul(dx, xhat, c(-(B * alpha + w * dw * s) / m))
-            if pg is not None: dx = torch.addcmul(dx, pg, c(-B * s / m))
+                c(z(ggb)) + (0 if pg is None else pg), xhat, c(z(ggw)))
+        if ctx.needs_input_grad[1] and alpha is not None:             # one cast for the (up to) four coefficients
+            rows = [alpha * A, B * alpha if dw is None else torch.addcmul(B * alpha, w * s, dw)] + (
+                [] if pg is None else [B * s])                        # ∂L/∂x's coefficients times -m
+            k = torch.cat([alpha[None], torch.stack(rows) * (-1 / m)]).to(x.dtype).view(-1, 1, len(w), 1, 1)
+            dx = torch.addcmul(torch.addcmul(k[1], gy, k[0]), xhat, k[2])
+            if pg is not None: dx = torch.addcmul(dx, pg, k[3])
         return dgy, dx, dw if ctx.needs_input_grad[2] else None, None, None, None
 
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):

@@ -6,17 +6,17 @@
 __all__ = ['study_notebooks', 'select_notebooks', 'read_manifest', 'stage_folder', 'thread_env', 'FgrKernelManager',
            'notebook_params', 'execute_notebook', 'NotebookFailed', 'run_notebook', 'Progress', 'file_states',
            'changed', 'run_store_state', 'NotebookRecord', 'check_single_owner', 'start_manifest', 'finish_manifest',
-           'publish', 'drop_shutdown_noise', 'reproduce', 'executor_env', 'profile_executor_env', 'main',
-           'provenance_note', 'publication_line', 'ledger_provenance', 'displayed_markdown', 'index_markdown',
-           'write_readme']
+           'publish', 'drop_shutdown_noise', 'slim_png', 'slim_notebook', 'slim_files', 'reproduce', 'executor_env',
+           'profile_executor_env', 'main', 'provenance_note', 'publication_line', 'ledger_provenance',
+           'displayed_markdown', 'index_markdown', 'write_readme']
 
 # %% ../nbs/91_reproduce.ipynb #c39a6fa2
-import argparse, ast, json, os, re, shutil, signal, subprocess, sys, tempfile, time, uuid
+import argparse, ast, base64, io, json, os, re, shutil, signal, subprocess, sys, tempfile, time, uuid
 from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Unicode
 from .core import (PROFILES, project_root, load_profile, runs_dir, save_json, environment_info, default_device,
-                      project_commit)
+                      project_commit, atomic_path, save_text)
 
 # %% ../nbs/91_reproduce.ipynb #bbef6e24
 def study_notebooks(nbs_dir=None) -> list:
@@ -272,6 +272,35 @@ def drop_shutdown_noise(log:Path):
     Path(log).write_text(''.join(keep + block))
     return dropped
 
+# %% ../nbs/91_reproduce.ipynb #e3f657c7
+def slim_png(data:bytes) -> bytes:
+    "Returns PNG `data` re-encoded with a palette of 256 colours; as it is if transparent or a palette image already."
+    from PIL import Image
+    im = Image.open(io.BytesIO(data))
+    if im.mode == 'P' or (im.mode in ('RGBA', 'LA') and im.getchannel('A').getextrema()[0] < 255): return data
+    out = io.BytesIO()
+    palette = im.convert('RGB').quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette.save(out, 'PNG', optimize=True)
+    return out.getvalue() if out.tell() < len(data) else data
+
+def slim_notebook(path:Path):
+    "Rewrites executed notebook `path` with its PNGs as `slim_png`, without per-cell timestamps and widget state."
+    nb = json.loads(Path(path).read_text())
+    nb['metadata'].pop('widgets', None)
+    for cell in nb['cells']:
+        for key in ('papermill', 'execution'): cell.get('metadata', {}).pop(key, None)
+        for out in cell.get('outputs', []):
+            png = out.get('data', {}).get('image/png')
+            if png: out['data']['image/png'] = base64.b64encode(slim_png(base64.b64decode(''.join(png)))).decode()
+    save_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', path)
+
+def slim_files(folder:Path, files:list):
+    "Slims the `files` (paths relative to `folder`) that are PNGs or notebooks, in place, atomically each."
+    for f in map(Path(folder).joinpath, files):
+        if f.suffix == '.png':
+            with atomic_path(f) as tmp: tmp.write_bytes(slim_png(f.read_bytes()))
+        elif f.suffix == '.ipynb': slim_notebook(f)
+
 # %% ../nbs/91_reproduce.ipynb #8970f3ac
 def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
     "Runs `profile`'s study notebooks, publishes to `out_dir` (figures/<profile>) on success; returns the manifest."
@@ -291,6 +320,7 @@ def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
             _PROGRESS.start(nb.stem); record = NotebookRecord(profile, stage)
             try: run_notebook(nb, stage, params, log, failed_dir)
             except (KeyboardInterrupt, _Terminated): _PROGRESS.stopped(stage/'notebooks'/nb.name); raise
+            slim_files(stage, changed(record.files, file_states(stage)))   # what it wrote, before it is recorded
             manifest['notebooks'][nb.stem] = dict(record.entry(), parameters=notebook_params(nb, params))
             _PROGRESS.finish()
             check_single_owner(manifest['notebooks'])                # refuse as soon as a second notebook writes a file

@@ -595,6 +595,7 @@ def plot_figure1(runs:dict, probe, robust:dict=None):
               ('input-gradient energy (probe batch)', 'epoch', 'mean energy')]
     for a, (t, xl, yl) in zip(ax.flat, titles):
         a.set_title(t, fontsize=10); a.set_xlabel(xl); a.set_ylabel(yl)
+        if xl == 'epoch': a.xaxis.set_major_locator(plt.MaxNLocator(integer=True, min_n_ticks=1))   # whole epochs only
         if a.get_legend_handles_labels()[0] and a is not ax[1, 1]: a.legend(fontsize=7)
     fig.tight_layout()
     return fig
