@@ -73,7 +73,7 @@ def _json_default(o):
 
 def save_text(text:str, path):
     "Writes `text` to `path`, atomically; returns the path."
-    with atomic_path(path) as tmp: tmp.write_text(text)
+    with atomic_path(path) as tmp: tmp.write_text(text, encoding='utf-8')
     return Path(path)
 
 def save_figure(fig, path, dpi:int=110):

@@ -273,19 +273,25 @@ def drop_shutdown_noise(log:Path):
     return dropped
 
 # %% ../nbs/91_reproduce.ipynb #e3f657c7
-def slim_png(data:bytes) -> bytes:
-    "Returns PNG `data` re-encoded with a palette of 256 colours; as it is if transparent or a palette image already."
-    from PIL import Image
-    im = Image.open(io.BytesIO(data))
-    if im.mode == 'P' or (im.mode in ('RGBA', 'LA') and im.getchannel('A').getextrema()[0] < 255): return data
-    out = io.BytesIO()
-    palette = im.convert('RGB').quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    palette.save(out, 'PNG', optimize=True)
-    return out.getvalue() if out.tell() < len(data) else data
+def slim_png(data:bytes, max_error:int=20) -> bytes:
+    """Returns PNG `data` with a palette of 256 colours where no pixel moves more than `max_error` levels of 255 and it
+    gets smaller; else (photographs, transparency, other modes, an unreadable file) `data` as it is."""
+    from PIL import Image, ImageChops
+    try:
+        im = Image.open(io.BytesIO(data)); im.load()
+        if im.mode not in ('RGB', 'RGBA') or 'transparency' in im.info: return data
+        if im.mode == 'RGBA' and im.getchannel('A').getextrema()[0] < 255: return data
+        rgb = im.convert('RGB')
+        palette = rgb.quantize(256, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE)
+        moved = ImageChops.difference(rgb, palette.convert('RGB')).getextrema()   # (min, max) per channel
+        out = io.BytesIO()
+        palette.save(out, 'PNG', optimize=True, **({'dpi': im.info['dpi']} if 'dpi' in im.info else {}))
+    except Exception: return data                                    # slimming is an economy, never a failure
+    return out.getvalue() if max(hi for _, hi in moved) <= max_error and out.tell() < len(data) else data
 
 def slim_notebook(path:Path):
     "Rewrites executed notebook `path` with its PNGs as `slim_png`, without per-cell timestamps and widget state."
-    nb = json.loads(Path(path).read_text())
+    nb = json.loads(Path(path).read_text(encoding='utf-8'))
     nb['metadata'].pop('widgets', None)
     for cell in nb['cells']:
         for key in ('papermill', 'execution'): cell.get('metadata', {}).pop(key, None)
