@@ -9,7 +9,7 @@ __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'WEIGHTS', 'FAST
            'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'kept_pieces', 'cuda_graph', 'steps_undone',
            'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model',
            'step_precision', 'optimizer', 'train', 'loss_rdiff', 'step_trajectory', 'first_batches', 'graph_rtol',
-           'graph_verdict', 'graph_gate', 'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1',
+           'graph_verdict', 'speed_gate', 'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1',
            'chip_peaks', 'step_counts', 'step_floor', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import runs_dir, atomic_path, save_json, default_device
+from .core import runs_dir, atomic_path, save_json, default_device, environment_info
 from .data import DeviceLoader, load_cifar10, sha256_file
 from .model import resnet18
 from .penalty import penalty_gradient, input_gradients, high_freq_energy, upcast_logits, PENALTY_MODES, _check_cutoff
@@ -263,8 +263,8 @@ def kept_pieces(run, kind:str, params):
 
 # %% ../nbs/04_train.ipynb #c2dab2d3
 def cuda_graph(device) -> bool:
-    "Returns whether `train` replays its steps from CUDA graphs: on CUDA, when FGR_CUDA_GRAPH=1."
-    return str(device).startswith('cuda') and os.environ.get('FGR_CUDA_GRAPH') == '1'   # an execution setting
+    "Returns whether `train` may replay steps from CUDA graphs, each run gated: on CUDA unless FGR_CUDA_GRAPH=0."
+    return str(device).startswith('cuda') and os.environ.get('FGR_CUDA_GRAPH') != '0'   # an execution setting
 
 def _step_state(model, opt) -> list:
     "Returns the tensors an optimizer step changes: parameters, buffers, optimizer state, tensor learning rates."
@@ -328,13 +328,19 @@ def channels_last(device, cfg:dict) -> bool:
 
 FAST_CONV = {'1': True, 'conv': 'conv', '0': False}   # FGR_FAST_CONV's values, as resnet18's fast_conv
 
+def _fast_conv_asked():
+    "Returns the kernels FGR_FAST_CONV asks for (a value of `FAST_CONV`), None where it is unset."
+    v = os.environ.get('FGR_FAST_CONV')
+    if v is not None and v not in FAST_CONV:
+        raise ValueError(f"FGR_FAST_CONV={v!r}: use 1, conv or 0, or unset it to let each run's speed gate choose")
+    return None if v is None else FAST_CONV[v]
+
 def fast_conv(device):
-    """Returns how `train` builds its model (`resnet18`'s `fast_conv`): on CUDA, with `fgr.fast_conv`'s convolutions and
-    `fgr.bn`'s batch norms when FGR_FAST_CONV=1 (True), the convolutions alone when FGR_FAST_CONV=conv; else False."""
-    # Off by default until scripts/gpu_check.py has shown it equal and faster on a GPU; an execution setting like
-    # channels_last, not a config key, so that it never renames a run in the store.
-    if not str(device).startswith('cuda'): return False
-    return FAST_CONV.get(os.environ.get('FGR_FAST_CONV'), False)
+    """Returns the kernels FGR_FAST_CONV asks for on CUDA (`resnet18`'s `fast_conv`): `fgr.fast_conv`'s convolutions and
+    `fgr.bn`'s batch norms (1: True), the convolutions alone (conv), PyTorch's (0: False); None where it is unset (each
+    run's speed gate chooses), False off CUDA."""
+    # an execution setting like channels_last, not a config key, so that it never renames a run in the store
+    return _fast_conv_asked() if str(device).startswith('cuda') else False
 
 def cudnn_benchmark(device) -> bool:
     "Returns whether `train` lets cuDNN time its algorithms (`cudnn.benchmark`): on CUDA unless FGR_CUDNN_BENCHMARK=0."
@@ -342,8 +348,8 @@ def cudnn_benchmark(device) -> bool:
 
 def compile_eval() -> bool:
     "Returns whether `eval_model` hands evaluations and attacks a `torch.compile`d model: when FGR_COMPILE=1."
-    # Off by default until scripts/gpu_check.py has timed it on a GPU. Training cannot use it (AOTAutograd refuses a
-    # double backward); attacks need one backward, which it compiles. On a CPU a first call compiles for seconds.
+    # Off by default: on an H200 PGD ran 1.09x faster after 28 s of compilation (figures/paper/gpu_speed.json), and the
+    # spectrum evaluation failed. Training cannot use it (AOTAutograd refuses a double backward).
     return os.environ.get('FGR_COMPILE') == '1'
 
 def eval_model(run) -> torch.nn.Module:
@@ -407,8 +413,9 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     done_elsewhere = finished_elsewhere(path, cfg['epochs'])
     if done_elsewhere is not None:        # its evaluations come from their records, or its weights where they came
         return Run(path, key, done_elsewhere, load_weights(path, cfg, device))
+    graphed, fast, graph_note = _speed_decision(cfg, data, device, path)   # the kernels it picks build the model
     torch.manual_seed(cfg['seed'])
-    model = resnet18(cfg['width'], fast_conv=fast_conv(device)).to(device)
+    model = resnet18(cfg['width'], fast_conv=fast).to(device)
     if cl: model = model.to(memory_format=torch.channels_last)
     train_dl = DeviceLoader(data.train_x[:cfg['n_train']], data.train_y[:cfg['n_train']], cfg['batch_size'], train=True,
                             seed=cfg['seed'], device=device)
@@ -417,7 +424,7 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     if not len(train_dl) and trained_epochs(path) < cfg['epochs']:
         raise ValueError(f'run {path.name} must train, but {data!r} holds no training images (the test split alone, '
                          'for evaluations?): load the full archive or torchvision\'s CIFAR-10 to train it')
-    graphed, graph_note = _graph_decision(cfg, data, device, path); opt = optimizer(model, cfg, device, graphed)
+    opt = optimizer(model, cfg, device, graphed)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, len(train_dl)))
     history = _resume(path, model, opt, sched, device)
     method = METHODS[cfg['method']]
@@ -440,7 +447,8 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
         test = evaluate(model, test_dl, amp_ctx)
         energy = gradient_energy(model, *probe, cfg['cutoff'])
         rec.update(test_loss=test['loss'], test_acc=test['acc'], probe_high=energy['high'], probe_low=energy['low'],
-                   wall_s=time.time() - t0, **_graph_field(graphed, step_fn, graph_note))
+                   wall_s=time.time() - t0, **_graph_field(graphed, step_fn, graph_note),
+                   **({'fast_conv': fast} if fast else {}))                  # fgr.fast_conv's kernels trained it
         history.append(rec)
         _save_checkpoint(path, model, opt, sched, history)
         pen = f"penalty {rec['penalty']:.3g}, " if 'penalty' in rec else ''
@@ -501,30 +509,54 @@ def graph_verdict(cfg:dict, device, eager:dict, graph:dict) -> dict:
                 loss_max_rdiff=rd, loss_rtol=tol, speedup=speedup, eager_ms=eager['ms'], graph_ms=graph['ms'],
                 error=graph['error'], loss_eager=eager['losses'].tolist(), loss_graph=graph['losses'].tolist())
 
-def graph_gate(cfg:dict, data, device, steps:int=20, repeats:int=3) -> dict:
-    "Returns `graph_verdict` of `cfg`'s steps over its first `steps` batches, eager and replayed, each timed."
-    batches, fast, cuda = first_batches(cfg, data, device, steps), fast_conv(device), str(device).startswith('cuda')
-    try:
-        with torch.random.fork_rng(devices=[torch.device(device)] if cuda else []):   # the run's own stream untouched
-            eager, graph = (step_trajectory(cfg, batches, device, g, fast, repeats) for g in (False, True))
-    finally:
-        if cuda: torch.cuda.empty_cache()                       # the gate's models and graph pools, handed back
-    return dict(graph_verdict(cfg, device, eager, graph), steps=len(batches), fast_conv=fast)
+def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
+    """Returns {choice, candidates, reference, …}: the fastest way to replay `cfg`'s steps from CUDA graphs (with
+    PyTorch's kernels, `fgr.fast_conv`'s convolutions and batch norms, or its convolutions alone) whose trajectory over
+    the run's first `steps` batches passes `graph_verdict` against eager PyTorch's; FGR_CUDA_GRAPH=0 and FGR_FAST_CONV
+    restrict the candidates. choice: their values ('0'/'1', '0'/'conv'/'1'), '0' and '0' where none passed."""
+    batches, asked, fast_var = first_batches(cfg, data, device, steps), _fast_conv_asked(), {
+        v: k for k, v in FAST_CONV.items()}
+    ref = step_trajectory(cfg, batches, device, graph=False, repeats=3)
+    env = environment_info()                                           # device, torch, commit and time of the gate
+    out = dict(device=env['device'], torch=env['torch'], commit=env['git_commit'], date=env['time'], steps=steps,
+               loss_rtol=graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
+               losses=ref['losses'].tolist()), candidates=[])
+    graphs = os.environ.get('FGR_CUDA_GRAPH') != '0'
+    for fast in (list(FAST_CONV.values()) if asked is None else [asked]) if graphs else []:
+        try: v = graph_verdict(cfg, device, ref, step_trajectory(cfg, batches, device, True, fast, repeats=3))
+        except Exception as e: v = dict(ok=False, error=f'{type(e).__name__}: {e}'[:1000], graph_ms=None,
+                                        loss_max_rdiff=None)
+        out['candidates'].append(dict(v, graph=True, fast=fast))
+    best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['graph_ms'], default=None)
+    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))), FGR_FAST_CONV=fast_var[best['fast']] if best else '0')
+    return out
 
-def _graph_decision(cfg:dict, data, device, path) -> tuple:
-    "Returns (graphed, note): whether `train` replays the run's steps (`cuda_graph` and its gate passed), and why not."
-    if not cuda_graph(device): return False, None
-    if trained_epochs(path) >= cfg['epochs']: return True, None   # nothing to train
-    if os.environ.get('FGR_GRAPH_GATED') == Path(path).name: return True, None   # scripts/gpu_run.py's gate passed it
-    try: gate = graph_gate(cfg, data, device)
-    except Exception as e: gate = dict(ok=False, error=f'the gate failed: {type(e).__name__}: {e}'[:1000])
-    save_json(gate, Path(path)/'graph_gate.json')
-    if gate['ok']: return True, None
-    rd, tol = gate.get('loss_max_rdiff'), gate.get('loss_rtol')
-    why = gate['error'] or (f'loss trajectories {rd:.1e} apart, over {tol:g}' if not rd <= tol   # NaN included
-                            else f"only {gate['speedup']:.2f}x faster")
-    print(f'fgr.train: {Path(path).name} trains eager: its replayed steps failed the graph gate ({why})', flush=True)
-    return False, f'eager: graph gate failed ({why})'[:1000]
+def _refusal(gate:dict) -> str:
+    "Returns why speed gate record `gate` chose no replayed step, in a line."
+    if gate.get('error'): return gate['error']
+    tol = gate['loss_rtol']
+    why = lambda c: c['error'] or (f"loss {c['loss_max_rdiff']:.1e} apart, over {tol:g}"    # NaN included
+                                   if not c['loss_max_rdiff'] <= tol else f"only {c['speedup']:.2f}x faster")
+    return '; '.join(f"fast_conv={c['fast']}: {why(c)}" for c in gate['candidates']) or 'no candidate'
+
+def _speed_decision(cfg:dict, data, device, path) -> tuple:
+    """Returns (graphed, fast, note): whether `train` replays the run's steps, with which kernels (`resnet18`'s
+    fast_conv), and why it does not: `speed_gate`'s choice on CUDA, kept as speed_gate.json in the run's folder."""
+    eager = fast_conv(device) or False                                 # eager: the caller's kernels, else PyTorch's
+    if not cuda_graph(device) or trained_epochs(path) >= cfg['epochs'] or not len(data.train_y):
+        return False, eager, None
+    try:
+        with torch.random.fork_rng(devices=[torch.device(device)] if str(device).startswith('cuda') else []):
+            gate = speed_gate(cfg, data, device)                         # forked: the run's numbers as without it
+    except Exception as e: gate = dict(choice=None, error=f'the gate failed: {type(e).__name__}: {e}'[:1000])
+    finally:
+        if torch.cuda.is_initialized(): torch.cuda.empty_cache()         # the gate's models and graph pools
+    save_json(gate, Path(path)/'speed_gate.json')
+    if gate['choice'] and gate['choice']['FGR_CUDA_GRAPH'] == '1':
+        return True, FAST_CONV[gate['choice']['FGR_FAST_CONV']], None
+    print(f'fgr.train: {Path(path).name} trains eager: no replayed step passed its speed gate ({_refusal(gate)})',
+          flush=True)
+    return False, eager, f'eager: speed gate ({_refusal(gate)})'[:1000]
 
 # %% ../nbs/04_train.ipynb #ace0790d
 def recipe(width, epochs, batch_size, lr, weight_decay, n_train=None, n_test=None, seed=0, **extra) -> dict:

@@ -79,9 +79,9 @@ if [ "$epochs$nbs$runs" != 0 ] && ! python3 -c "from fgr.data import load_cifar1
   python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3
   note "data: CIFAR-10 not found (stage .gpu/data with scripts/gpu_stage.sh and carry .gpu)"; exit 2
 fi
-# the speed switches that the published check of an earlier call found equal and faster (scripts/gpu_switches.py)
-eval "$(python3 scripts/gpu_switches.py "figures/$profile/gpu_speed.json")"
-note "switches: fast_conv=${FGR_FAST_CONV:-0} compile=${FGR_COMPILE:-0} cuda_graph=${FGR_CUDA_GRAPH:-0}"
+# speed switches: each run that trains on CUDA chooses its own with its speed gate (fgr.train.speed_gate); a value
+# the caller sets restricts it
+note "switches: fast_conv=${FGR_FAST_CONV:-gate} cuda_graph=${FGR_CUDA_GRAPH:-gate} compile=${FGR_COMPILE:-0}"
 export TQDM_DISABLE=1   # the log shows one line per epoch, not progress bars
 pack() {  # the two zips, after every stage: a call killed at its limit still returns what finished
   python3 - "$out" "$FGR_RUNS" "$profile" <<'PY'
@@ -101,10 +101,7 @@ PY
 if [ "$check" = 1 ]; then
   t=$(( $(left) < ${FGR_CHECK_S:-240} ? $(left) : ${FGR_CHECK_S:-240} )); s=$(date +%s)
   timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_check.py "$out/gpu_check.json"
-  note "check: rc=$? wall_s=$(( $(date +%s) - s ))"
-  # the later stages use the fast convolution and compiled attacks where this check found them equal and faster
-  eval "$(python3 scripts/gpu_switches.py "$out/gpu_check.json")"
-  note "switches: fast_conv=${FGR_FAST_CONV:-0} compile=${FGR_COMPILE:-0}"; pack
+  note "check: rc=$? wall_s=$(( $(date +%s) - s ))"; pack
 fi
 if [ "$epochs" = 1 ]; then
   t=$(left); s=$(date +%s)

@@ -15,13 +15,13 @@ A run found finished (records from an earlier call) whose records lack an evalua
 where a call staged with them (below), else trains again from the start, its old records deleted: an evaluation never
 mixes two trainings.
 
-Before a run trains on CUDA, a speed gate (`speed_gate`) runs fgr.train's step of the run's own config on the run's own
-first --gate-steps batches from its seed: eager with PyTorch's kernels (the reference), and replayed from CUDA graphs
-with PyTorch's kernels, with fgr.fast_conv's convolutions and batch norms (FGR_FAST_CONV=1), and with its convolutions
-alone (FGR_FAST_CONV=conv). The fastest candidate whose loss trajectory equals the reference's within
-fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5% faster trains the run
-(FGR_CUDA_GRAPH, FGR_FAST_CONV); else it trains eager. An environment that sets either variable restricts the gate to
-what it allows. The gate's record, speed_gate.json, is kept in the run's folder.
+Before a run trains on CUDA, `fgr.train.train` runs its speed gate (`fgr.train.speed_gate`): fgr.train's step of the
+run's own config on the run's own first 20 batches from its seed, eager with PyTorch's kernels (the reference), and
+replayed from CUDA graphs with PyTorch's kernels, with fgr.fast_conv's convolutions and batch norms, and with its
+convolutions alone. The fastest replayed candidate whose loss trajectory equals the reference's within
+fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5% faster trains the run;
+else it trains eager. FGR_CUDA_GRAPH=0 and FGR_FAST_CONV restrict the gate. Its record, speed_gate.json, is kept in the
+run's folder, and this script prints its choice.
 With --weights-out DIR (gpu_part.sh passes OUT/weights), a run trained in this call leaves its weights there, in
 parts of at most 15 MiB (a call returns files of 16 MiB at most), until every evaluation has finished: a run the call's
 limit stopped in its evaluations comes back with them (their sha256 in weights.json, in the run's folder), and
@@ -32,7 +32,7 @@ With --deadline (Unix seconds; gpu_part.sh passes its own), training stops at th
 later) from which the last epoch's time projects its end, plus --reserve-s to save its weights, past the deadline: exit
 status 3, and the lease's time goes to its next part rather than to a run that cannot come back.
 """
-import argparse, hashlib, json, os, shutil, sys, time
+import argparse, hashlib, json, shutil, sys, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 EVALUATIONS = ('table1', 'spectrum', 'checks', 'grid', 'corruptions', 'reconstruction')   # the order they run in
@@ -58,36 +58,6 @@ class Deadline:
             raise WontFit(f'{epoch} of {self.epochs} epochs done, the last in {per_epoch:.1f} s: the run would end '
                           f'{end - self.deadline:.0f} s after the deadline (with {self.reserve_s:.0f} s kept to bring '
                           'back its weights); stopped, so that the lease goes to its next part')
-
-
-def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
-    """Returns {choice, candidates, …}: the fastest graphed way to train `cfg` (PyTorch's kernels, fgr.fast_conv's
-    convolutions and batch norms, or its convolutions alone) whose steps over the run's first `steps` batches pass
-    `fgr.train.graph_verdict` against eager PyTorch's; choice sets FGR_CUDA_GRAPH ('0', '1') and FGR_FAST_CONV ('0',
-    'conv', '1')."""
-    import torch
-    from fgr import train as T
-    from fgr.core import environment_info
-    torch.backends.cudnn.benchmark = T.cudnn_benchmark(device)      # timed as train will run
-    batches = T.first_batches(cfg, data, device, steps)
-    # each value of a switch and its variable's: FGR_FAST_CONV 'conv' is fgr.fast_conv's convolutions alone
-    values = dict(FGR_CUDA_GRAPH={True: '1', False: '0'}, FGR_FAST_CONV={v: k for k, v in T.FAST_CONV.items()})
-    allowed = lambda var: [v for v, env in values[var].items() if os.environ.get(var) in (None, env)]
-    ref = T.step_trajectory(cfg, batches, device, graph=False, repeats=3)
-    env = environment_info()                                       # device, torch, the staged commit, the time
-    out = dict(device=env['device'], torch=env['torch'], commit=env['git_commit'], date=env['time'], steps=steps,
-               loss_rtol=T.graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
-               losses=ref['losses'].tolist()), candidates=[])
-    for fast in allowed('FGR_FAST_CONV') if True in allowed('FGR_CUDA_GRAPH') else []:
-        try: v = T.graph_verdict(cfg, device, ref, T.step_trajectory(cfg, batches, device, True, fast, repeats=3))
-        except Exception as e: v = dict(ok=False, error=f'{type(e).__name__}: {e}'[:1000], graph_ms=None,
-                                        loss_max_rdiff=None)
-        out['candidates'].append(dict(v, graph=True, fast=fast))
-    best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['graph_ms'], default=None)
-    # no graph passed: eager with PyTorch's kernels, the reference that the gate itself ran
-    out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))),
-                         FGR_FAST_CONV=values['FGR_FAST_CONV'][best['fast']] if best else '0')
-    return out
 
 
 CHUNK = 15 * 2**20   # bytes per weights part: a call returns files of at most 16 MiB
@@ -151,38 +121,34 @@ def main(argv=None) -> int:
     ap.add_argument('--profile', default='paper')
     ap.add_argument('--deadline', type=float, help='Unix time by which training must end (and its weights be saved)')
     ap.add_argument('--reserve-s', type=float, default=20, help='seconds kept after training to save its weights')
-    ap.add_argument('--gate-steps', type=int, default=20, help="steps of the speed gate's trajectories (0: no gate)")
     ap.add_argument('--weights-out', help="folder for the weights of a run trained here, until its evaluations end")
     ap.add_argument('--evaluations', help='comma-separated evaluations to compute, in their order (default: all)')
     a = ap.parse_args(argv)
     if a.evaluations and set(a.evaluations.split(',')) - set(EVALUATIONS):
         ap.error(f'--evaluations {a.evaluations}: choose from {",".join(EVALUATIONS)}')
-    import torch
-    from fgr.core import default_device, load_profile, runs_dir, save_json
+    from fgr.core import load_profile, runs_dir
     from fgr.data import load_cifar10
-    from fgr.train import main_configs, train, run_name, trained_epochs, ModelNotHere
+    from fgr.train import main_configs, train, run_name, ModelNotHere
     p = load_profile(a.profile)
     configs = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
                            p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
     if a.name not in configs:
         ap.error(f"run {a.name!r}: choose one of {', '.join(configs)} (04_train's main_configs)")
-    cfg, data, device = configs[a.name], load_cifar10(), default_device()
+    cfg, data = configs[a.name], load_cifar10()
     for attempt in (1, 2):
-        gate, path = None, runs_dir(a.profile)/run_name(dict(cfg, data=data.source))
-        trains = trained_epochs(path) < cfg['epochs'] and len(data.train_y)
-        if str(device).startswith('cuda') and a.gate_steps and trains:
-            t0 = time.time(); gate = speed_gate(cfg, data, device, a.gate_steps); os.environ.update(gate['choice'])
-            if gate['choice']['FGR_CUDA_GRAPH'] == '1': os.environ['FGR_GRAPH_GATED'] = path.name   # train's gate too
-            torch.cuda.empty_cache()
-            print(json.dumps(dict(speed_gate=gate['choice'], seconds=round(time.time() - t0, 1), reference_ms=gate[
-                'reference']['ms'], candidates=[{k: c[k] for k in ('graph', 'fast', 'graph_ms', 'loss_max_rdiff', 'ok',
-                                                                   'error')} for c in gate['candidates']])), flush=True)
+        path = runs_dir(a.profile)/run_name(dict(cfg, data=data.source))
         guard = Deadline(a.deadline, cfg['epochs'], a.reserve_s) if a.deadline else None
         t0 = time.time()
         try: run = train(cfg, data, a.profile, progress=True, callback=guard)
         except WontFit as e:
             print(json.dumps(dict(run=path.name, stopped=str(e))), flush=True); return 3
-        if gate: save_json(gate, run.path/'speed_gate.json')
+        gate = run.path/'speed_gate.json'
+        if gate.exists() and gate.stat().st_mtime >= t0:               # the gate train ran for this call's training
+            g, keys = json.loads(gate.read_text()), ('graph', 'fast', 'graph_ms', 'loss_max_rdiff', 'ok', 'error')
+            print(json.dumps(dict(speed_gate=g.get('choice'), error=g.get('error'),
+                                  reference_ms=(g.get('reference') or {}).get('ms'),
+                                  candidates=[{k: c.get(k) for k in keys} for c in g.get('candidates', [])])),
+                  flush=True)
         print(json.dumps(dict(run=run.path.name, epochs=len(run.history), train_s=round(time.time() - t0, 1),
                               test_acc=run.final.get('test_acc'), model_here=run.net is not None)), flush=True)
         from fgr.train import WEIGHTS

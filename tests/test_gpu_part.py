@@ -6,7 +6,6 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT/'scripts'))
 import publish_gpu_part as pub
 import gpu_epochs as epochs
-import gpu_switches
 
 def gpu_part(part, out, **env):
     env.setdefault('FGR_PARTS', str(out.parent/'no-parts'))   # never the repository's own parts/ records
@@ -105,27 +104,8 @@ def test_table1_across_calls_from_run_records_without_checkpoints(tmp_path):
     pub.publish_part(tmp_path/'out3', tmp_path/'repo')
     with zipfile.ZipFile(records) as z: assert [n for n in z.namelist() if '/grid-' in n and 'fgr-' in n]
 
-def test_switches_follow_the_check():
-    ok = dict(cuda=True, equality_ok=True, fast_speedup=1.4, compile=dict(prediction_agreement=1.0, speedup=1.3))
-    assert gpu_switches.switches(ok) == {'FGR_FAST_CONV': '1'}   # compile: never from a check (an evaluation fails)
-    assert gpu_switches.switches(dict(ok, cuda=False)) == {}                       # a CPU record turns nothing on
-    assert gpu_switches.switches(dict(ok, equality_ok=False, compile=dict(prediction_agreement=0.99, speedup=2))) == {}
-    assert gpu_switches.switches(dict(ok, fast_speedup=1.01, compile=None)) == {}  # within the noise
-    published = {k: v for k, v in ok.items() if k != 'cuda'}
-    assert gpu_switches.switches(dict(published, device='NVIDIA H200')) == gpu_switches.switches(ok)
-    graph = lambda ok, speedup=2.3: dict(ok=ok, speedup=speedup)
-    both = dict(ok, equality_ok=False, train_graph={'plain': graph(True), 'fgr exact': graph(True, 1.5)})
-    assert gpu_switches.switches(both) == {'FGR_CUDA_GRAPH': '1'}
-    # one method equal and faster suffices: each run passes its own graph gate (fgr.train) before it replays
-    one = {'FGR_CUDA_GRAPH': '1'}
-    assert gpu_switches.switches(dict(both, train_graph={'plain': graph(True), 'fgr exact': dict(ok=False)})) == one
-    assert gpu_switches.switches(dict(both, train_graph={'plain': graph(False), 'fgr exact': graph(True, 1.02)})) == {}
-    published = json.loads((ROOT/'figures'/'paper'/'gpu_speed.json').read_text())
-    assert gpu_switches.switches(published) == one   # the H200's plain step: equal, 2.3x faster
-
 def test_speed_gate_takes_the_fastest_equal_candidate(monkeypatch):
     import torch
-    import gpu_run
     import fgr.train
     from fgr.data import Cifar10
     from fgr.train import make_config
@@ -140,19 +120,19 @@ def test_speed_gate_takes_the_fastest_equal_candidate(monkeypatch):
     x, y = torch.zeros(8, 3, 32, 32, dtype=torch.uint8), torch.zeros(8, dtype=torch.long)
     data = Cifar10(x, y, x, y, 'fake')
     cfg = make_config(method='fgr', lam=0.1, batch_size=4)
-    gate = gpu_run.speed_gate(cfg, data, 'cpu', steps=2)   # fast conv: fastest, but 20% off the reference's losses
+    gate = fgr.train.speed_gate(cfg, data, 'cpu', steps=2)   # fast conv: fastest, but 20% off the reference's losses
     assert gate['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}, gate
     assert [c['ok'] for c in gate['candidates']] == [False, False, True] and gate['loss_rtol'] == 1e-3   # fp32, CPU
     fakes[True, True] = (ref, 3.0)
-    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '1'}
+    assert fgr.train.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '1'}
     fakes[True, True], fakes[True, 'conv'] = (ref * 1.2, 3.0), (ref, 3.5)    # the convolutions alone: equal, fastest
-    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': 'conv'}
+    assert fgr.train.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': 'conv'}
     monkeypatch.setenv('FGR_FAST_CONV', 'conv')                    # a caller's value: the one candidate
-    assert [c['fast'] for c in gpu_run.speed_gate(cfg, data, 'cpu', 2)['candidates']] == ['conv']
+    assert [c['fast'] for c in fgr.train.speed_gate(cfg, data, 'cpu', 2)['candidates']] == ['conv']
     monkeypatch.setenv('FGR_FAST_CONV', '0')                       # the caller's choice restricts the gate
-    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}
+    assert fgr.train.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}
     fakes[True, False] = (ref, 9.8)                                # equal but within 5%: eager
-    assert gpu_run.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'}
+    assert fgr.train.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'}
 
 def test_deadline_stops_a_run_that_cannot_end_in_time(monkeypatch):
     import gpu_run
@@ -178,14 +158,14 @@ def test_a_run_that_cannot_end_by_the_deadline_stops_after_its_second_epoch(tmp_
 
 def test_speed_gate_runs_its_real_trajectories_and_keeps_eager_without_cuda(monkeypatch):
     import torch
-    import gpu_run
+    import fgr.train
     from fgr.data import Cifar10
     from fgr.train import make_config
     for var in ('FGR_CUDA_GRAPH', 'FGR_FAST_CONV'): monkeypatch.delenv(var, raising=False)
     g = torch.Generator().manual_seed(0)
     x, y = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8, generator=g), torch.arange(16) % 10
     cfg = make_config(method='fgr', lam=0.1, width=0.0625, batch_size=8, epochs=1)
-    gate = gpu_run.speed_gate(cfg, Cifar10(x, y, x, y, 'fake'), 'cpu', steps=2)
+    gate = fgr.train.speed_gate(cfg, Cifar10(x, y, x, y, 'fake'), 'cpu', steps=2)
     assert gate['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'} and len(gate['reference']['losses']) == 2
     assert len(gate['candidates']) == 3 and all(c['error'] and not c['ok'] for c in gate['candidates'])   # no capture
 
