@@ -72,7 +72,8 @@ def pgd_run(model, x, y, eps, alpha, steps:int, random_start:bool=True, norm:str
 
 def _pgd(model, x, y, eps, alpha, steps:int, random_start:bool, restarts:int, norm:str, loss:str):
     "Returns PGD adversarial images under `norm` ('linf' or 'l2'): per point a fooling iterate of any restart."
-    best, broken = x.clone(), torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    if restarts == 1: return pgd_run(model, x, y, eps, alpha, steps, random_start, norm, loss)[0]   # no host sync:
+    best, broken = x.clone(), torch.zeros(len(x), dtype=torch.bool, device=x.device)   # PGD-AT's step can be captured
     for _ in range(restarts):
         todo = ~broken
         if not todo.any(): break

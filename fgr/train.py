@@ -264,7 +264,10 @@ def kept_pieces(run, kind:str, params):
 # %% ../nbs/04_train.ipynb #c2dab2d3
 def cuda_graph(device) -> bool:
     "Returns whether `train` may replay steps from CUDA graphs, each run gated: on CUDA unless FGR_CUDA_GRAPH=0."
-    return str(device).startswith('cuda') and os.environ.get('FGR_CUDA_GRAPH') != '0'   # an execution setting
+    v = os.environ.get('FGR_CUDA_GRAPH')                               # an execution setting
+    if v not in (None, '0', '1'):
+        raise ValueError(f"FGR_CUDA_GRAPH={v!r}: use 0 (eager steps) or 1, or unset it (each run's speed gate decides)")
+    return str(device).startswith('cuda') and v != '0'
 
 def _step_state(model, opt) -> list:
     "Returns the tensors an optimizer step changes: parameters, buffers, optimizer state, tensor learning rates."
@@ -302,6 +305,7 @@ class GraphedStep:
     def __call__(self, x, y, step):
         phase = 0 if step % self.cfg['penalty_every'] == 0 else 1
         if self.x is None: self.x, self.y = x.clone(), y.clone()
+        if not x.is_cuda: self.error = self.error or 'CUDA graphs need CUDA tensors: this batch is on the CPU'
         if self.error or x.shape != self.x.shape: return _train_step(*self.args, x, y, self.cfg, step, self.amp)
         self.x.copy_(x); self.y.copy_(y)
         if phase not in self.graphs:
@@ -340,7 +344,8 @@ def fast_conv(device):
     `fgr.bn`'s batch norms (1: True), the convolutions alone (conv), PyTorch's (0: False); None where it is unset (each
     run's speed gate chooses), False off CUDA."""
     # an execution setting like channels_last, not a config key, so that it never renames a run in the store
-    return _fast_conv_asked() if str(device).startswith('cuda') else False
+    asked = _fast_conv_asked()                                         # a wrong value stops a CPU run too
+    return asked if str(device).startswith('cuda') else False
 
 def cudnn_benchmark(device) -> bool:
     "Returns whether `train` lets cuDNN time its algorithms (`cudnn.benchmark`): on CUDA unless FGR_CUDNN_BENCHMARK=0."
@@ -542,21 +547,23 @@ def _refusal(gate:dict) -> str:
 def _speed_decision(cfg:dict, data, device, path) -> tuple:
     """Returns (graphed, fast, note): whether `train` replays the run's steps, with which kernels (`resnet18`'s
     fast_conv), and why it does not: `speed_gate`'s choice on CUDA, kept as speed_gate.json in the run's folder."""
-    eager = fast_conv(device) or False                                 # eager: the caller's kernels, else PyTorch's
-    if not cuda_graph(device) or trained_epochs(path) >= cfg['epochs'] or not len(data.train_y):
-        return False, eager, None
+    eager, record = fast_conv(device) or False, Path(path)/'speed_gate.json'   # eager: the caller's kernels, or torch's
+    if trained_epochs(path) >= cfg['epochs'] or not len(data.train_y): return False, eager, None   # nothing to train
+    if not cuda_graph(device):
+        record.unlink(missing_ok=True); return False, eager, None      # no gate: no record of an earlier one either
+    t0 = time.time()
     try:
         with torch.random.fork_rng(devices=[torch.device(device)] if str(device).startswith('cuda') else []):
             gate = speed_gate(cfg, data, device)                         # forked: the run's numbers as without it
+        torch.cuda.empty_cache()                                         # the gate's models and graph pools
     except Exception as e: gate = dict(choice=None, error=f'the gate failed: {type(e).__name__}: {e}'[:1000])
-    finally:
-        if torch.cuda.is_initialized(): torch.cuda.empty_cache()         # the gate's models and graph pools
-    save_json(gate, Path(path)/'speed_gate.json')
-    if gate['choice'] and gate['choice']['FGR_CUDA_GRAPH'] == '1':
-        return True, FAST_CONV[gate['choice']['FGR_FAST_CONV']], None
-    print(f'fgr.train: {Path(path).name} trains eager: no replayed step passed its speed gate ({_refusal(gate)})',
-          flush=True)
-    return False, eager, f'eager: speed gate ({_refusal(gate)})'[:1000]
+    graphed = bool(gate['choice']) and gate['choice']['FGR_CUDA_GRAPH'] == '1'
+    fast = FAST_CONV[gate['choice']['FGR_FAST_CONV']] if graphed else eager
+    save_json(dict(gate, seconds=round(time.time() - t0, 1), trained_with=dict(graph=graphed, fast=fast)), record)
+    note = None if graphed else f'eager: speed gate ({_refusal(gate)})'[:1000]
+    print(f"fgr.train: {Path(path).name}: speed gate {time.time() - t0:.0f} s: " + (
+        f'replayed from CUDA graphs, fast_conv={fast}' if graphed else f'{note}, fast_conv={fast}'), flush=True)
+    return graphed, fast, note
 
 # %% ../nbs/04_train.ipynb #ace0790d
 def recipe(width, epochs, batch_size, lr, weight_decay, n_train=None, n_test=None, seed=0, **extra) -> dict:

@@ -171,6 +171,7 @@ def paper_runs(store:Path, profile:str, device:str=None, commit:str=None) -> dic
             cifar = str(hist[run]['config'].get('data', '')).startswith('CIFAR-10')
             if not (name and cifar) or gate not in z.namelist(): continue   # not Table 1's, or trained on no GPU
             g = json.loads(z.read(gate))
+            if not g.get('reference'): continue                            # its gate failed: no step was timed
             way = [c for c in g['candidates'] if c.get('ok') and g['choice'] == {
                 'FGR_CUDA_GRAPH': str(int(c['graph'])), 'FGR_FAST_CONV': fast[c['fast']]}]
             runs[name[0]] = dict(run=run, device=g.get('device') or device, torch=g.get('torch'),
