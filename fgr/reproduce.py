@@ -290,7 +290,7 @@ def slim_png(data:bytes, max_error:int=20) -> bytes:
     return out.getvalue() if max(hi for _, hi in moved) <= max_error and out.tell() < len(data) else data
 
 def slim_notebook(path:Path):
-    "Rewrites executed notebook `path` with its PNGs as `slim_png`, without per-cell timestamps and widget state."
+    "Returns `path`, executed notebook rewritten with its PNGs as `slim_png`, without per-cell timestamps and widgets."
     nb = json.loads(Path(path).read_text(encoding='utf-8'))
     nb['metadata'].pop('widgets', None)
     for cell in nb['cells']:
@@ -298,14 +298,18 @@ def slim_notebook(path:Path):
         for out in cell.get('outputs', []):
             png = out.get('data', {}).get('image/png')
             if png: out['data']['image/png'] = base64.b64encode(slim_png(base64.b64decode(''.join(png)))).decode()
-    save_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', path)
+    return save_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', path)
 
-def slim_files(folder:Path, files:list):
-    "Slims the `files` (paths relative to `folder`) that are PNGs or notebooks, in place, atomically each."
+def slim_files(folder:Path, files:list) -> list:
+    "Returns the PNGs and notebooks among `files` (paths relative to `folder`), slimmed in place, atomically each."
+    done = []
     for f in map(Path(folder).joinpath, files):
         if f.suffix == '.png':
             with atomic_path(f) as tmp: tmp.write_bytes(slim_png(f.read_bytes()))
         elif f.suffix == '.ipynb': slim_notebook(f)
+        else: continue
+        done.append(f)
+    return done
 
 # %% ../nbs/91_reproduce.ipynb #8970f3ac
 def reproduce(profile:str, only=None, out_dir=None, progress:bool=True) -> dict:
