@@ -20,8 +20,8 @@ run's own config on the run's own first 20 batches from its seed, eager with PyT
 replayed from CUDA graphs with PyTorch's kernels, with fgr.fast_conv's convolutions and batch norms, and with its
 convolutions alone. The fastest replayed candidate whose loss trajectory equals the reference's within
 fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5% faster trains the run;
-else it trains eager. FGR_CUDA_GRAPH=0 and FGR_FAST_CONV restrict the gate. Its record, speed_gate.json, is kept in the
-run's folder, and this script prints its choice.
+else it trains eager. FGR_CUDA_GRAPH=0 and FGR_FAST_CONV restrict the gate. train prints its choice in one line, and
+its record, speed_gate.json, is kept in the run's folder and comes back in runs.zip.
 With --weights-out DIR (gpu_part.sh passes OUT/weights), a run trained in this call leaves its weights there, in
 parts of at most 15 MiB (a call returns files of 16 MiB at most), until every evaluation has finished: a run the call's
 limit stopped in its evaluations comes back with them (their sha256 in weights.json, in the run's folder), and
@@ -142,13 +142,6 @@ def main(argv=None) -> int:
         try: run = train(cfg, data, a.profile, progress=True, callback=guard)
         except WontFit as e:
             print(json.dumps(dict(run=path.name, stopped=str(e))), flush=True); return 3
-        gate = run.path/'speed_gate.json'
-        if gate.exists() and gate.stat().st_mtime >= t0:               # the gate train ran for this call's training
-            g, keys = json.loads(gate.read_text()), ('graph', 'fast', 'graph_ms', 'loss_max_rdiff', 'ok', 'error')
-            print(json.dumps(dict(speed_gate=g.get('choice'), error=g.get('error'),
-                                  reference_ms=(g.get('reference') or {}).get('ms'),
-                                  candidates=[{k: c.get(k) for k in keys} for c in g.get('candidates', [])])),
-                  flush=True)
         print(json.dumps(dict(run=run.path.name, epochs=len(run.history), train_s=round(time.time() - t0, 1),
                               test_acc=run.final.get('test_acc'), model_here=run.net is not None)), flush=True)
         from fgr.train import WEIGHTS
