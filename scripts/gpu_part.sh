@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # One lease's work of the `paper` profile on a fresh, offline GPU machine (../shared/gpu/README.md); results under OUT.
 #   scripts/gpu_part.sh PART OUT [--profile paper|smoke]
-# PART: one of these, or several joined by + (run:baseline+table1: the run, then Table 1's notebooks from its records
-#   and those of earlier calls): lease (check, then epochs: what one call of a 15-minute lease can finish), check
-#   (scripts/gpu_check.py: fast convolution equal to PyTorch's, steps timed against their FLOP floor, CUDA-graph
-#   capture), epochs (scripts/gpu_epochs.py: epoch times of the training loop, native and fast convolution), table1
-#   (04_train 05_attacks 07_corruptions: from the runs' records where earlier calls brought them, else training both
-#   runs, more than one call holds), ablation (06_ablation), frontier (08_frontier), run:NAME[,NAME]
-#   (scripts/gpu_run.py: one run of Table 1 trained and every evaluation of it kept in its folder, so that table1 later
-#   builds its tables from the records without retraining: Table 1 across several calls. Its speed gate picks CUDA
-#   graphs and the fast convolution for the run; it stops, status 3, after an epoch from which the run cannot end by
-#   this part's deadline; FGR_RUN_EVALUATIONS=a,b computes those evaluations alone; a run whose evaluations did not all
-#   finish returns its weights in OUT/weights, for a later call staged with gpu_stage.sh --eval).
+# PART: one of these, or several joined by +, run in the order given (run:baseline+table1+check: the run, then Table 1's
+#   notebooks from its records and those of earlier calls, then the check): lease (check, then epochs: what one call of
+#   a 15-minute lease can finish), check (scripts/gpu_check.py: fast convolution equal to PyTorch's, steps timed against
+#   their FLOP floor, CUDA-graph capture), epochs (scripts/gpu_epochs.py: epoch times of the training loop, native and
+#   fast convolution), table1 (04_train 05_attacks 07_corruptions: from the runs' records where earlier calls brought
+#   them, else training both runs, more than one call holds), ablation (06_ablation), frontier (08_frontier),
+#   run:NAME[,NAME] (scripts/gpu_run.py: one run of Table 1 trained and every evaluation of it kept in its folder, so
+#   that table1 later builds its tables from the records without retraining: Table 1 across several calls. Its speed
+#   gate picks CUDA graphs and the fast convolution for the run; it stops, status 3, after an epoch from which the run
+#   cannot end by this part's deadline; FGR_RUN_EVALUATIONS=a,b computes those evaluations alone; a run whose
+#   evaluations did not all finish returns its weights in OUT/weights, for a later call staged with gpu_stage.sh
+#   --eval).
 # Records that earlier calls brought back (parts/<profile>/runs.zip, tracked, merged by publish_gpu_part.py; FGR_PARTS:
 # another folder) are unpacked into the run store first: a finished run there is not trained again, nor re-evaluated.
 # Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] (or the
@@ -27,20 +28,20 @@
 set -uo pipefail
 part=${1:?usage: scripts/gpu_part.sh PART OUT [--profile NAME]}; out=${2:?usage: scripts/gpu_part.sh PART OUT}
 profile=paper; if [ "${3:-}" = "--profile" ]; then profile=${4:?--profile needs a name}; fi
-check=0; epochs=0; nbs=""; runs=""
-for one in ${part//+/ }; do   # parts joined by + run in one call: check, epochs, runs, then notebooks
+steps=""   # the parts' steps, in the order given: check, epochs, run:NAME, nb:NOTEBOOK
+for one in ${part//+/ }; do
   case "$one" in
-    lease) check=1; epochs=1 ;;
-    check) check=1 ;;
-    epochs) epochs=1 ;;
-    table1) nbs="$nbs 04_train 05_attacks 07_corruptions" ;;
-    ablation) nbs="$nbs 06_ablation" ;;
-    frontier) nbs="$nbs 08_frontier" ;;
-    run:?*) runs="${runs:+$runs,}${one#run:}" ;;
+    lease) steps="$steps check epochs" ;;
+    check|epochs) steps="$steps $one" ;;
+    table1) steps="$steps nb:04_train nb:05_attacks nb:07_corruptions" ;;
+    ablation) steps="$steps nb:06_ablation" ;;
+    frontier) steps="$steps nb:08_frontier" ;;
+    run:?*) steps="$steps $one" ;;
     *) echo "unknown part '$one': choose lease, check, epochs, table1, ablation, frontier or run:NAME (join with +)" >&2
        exit 2 ;;
   esac
 done
+steps=${steps//,/ run:}   # run:a,b: two runs
 cd "$(dirname "$0")/.."
 root=$PWD; start=$(date +%s); deadline=$(( start + ${FGR_LEASE_S:-540} ))
 mkdir -p "$out"; out=$(cd "$out" && pwd); exec > >(tee -a "$out/log.txt") 2>&1
@@ -75,7 +76,7 @@ for w in "${FGR_WEIGHTS_IN:-.gpu/weights}/$profile"/*/weights.pt; do
   run=$(basename "$(dirname "$w")"); mkdir -p "$FGR_RUNS/$profile/$run" && cp "$w" "$FGR_RUNS/$profile/$run/"
   note "weights: $run"
 done
-if [ "$epochs$nbs$runs" != 0 ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
+if [ -n "${steps//check/}" ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
   python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3
   note "data: CIFAR-10 not found (stage .gpu/data with scripts/gpu_stage.sh and carry .gpu)"; exit 2
 fi
@@ -98,37 +99,36 @@ pack(out/'figures', out/'figures.zip', lambda p: '.tmp-' not in str(p))   # not 
 pack(runs, out/'runs.zip', lambda p: p.suffix in ('.json', '.log') and '.tmp-' not in p.name)   # records, logs
 PY
 }
-if [ "$check" = 1 ]; then
-  t=$(( $(left) < ${FGR_CHECK_S:-240} ? $(left) : ${FGR_CHECK_S:-240} )); s=$(date +%s)
-  timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_check.py "$out/gpu_check.json"
-  note "check: rc=$? wall_s=$(( $(date +%s) - s ))"; pack
-fi
-if [ "$epochs" = 1 ]; then
-  t=$(left); s=$(date +%s)
-  if [ "$t" -lt 60 ]; then note "epochs: not started, $t s left"; else
-    timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_epochs.py "$out/gpu_epochs.json" --profile "$profile"
-    note "epochs: rc=$? wall_s=$(( $(date +%s) - s ))"; fi
-fi
-for name in ${runs//,/ }; do
-  t=$(left)
-  if [ "$t" -lt 60 ]; then note "run:$name: not started, $t s left"; continue; fi
-  s=$(date +%s)
-  timeout --signal=INT --kill-after=30 "$t" \
-    python3 scripts/gpu_run.py "$name" --profile "$profile" --deadline "$deadline" --weights-out "$out/weights" \
-    ${FGR_RUN_EVALUATIONS:+--evaluations "$FGR_RUN_EVALUATIONS"}
-  note "run:$name: rc=$? wall_s=$(( $(date +%s) - s ))"; pack
-done
-fig=$out/figures/$profile; mkdir -p "$out/figures"
-[ -d "figures/$profile" ] && cp -r "figures/$profile" "$fig"    # the published folder, this part's notebooks added
-for nb in $nbs; do
-  t=$(left)
-  if [ "$t" -lt 60 ]; then note "$nb: not started, $t s left"; continue; fi
-  s=$(date +%s)
-  timeout --signal=INT --kill-after=30 "$t" \
-    python3 -c "import sys; from fgr.reproduce import main; sys.exit(main(sys.argv[1:]))" \
-    --profile "$profile" --only "$nb" --out "$fig" --no-progress
-  note "$nb: rc=$? wall_s=$(( $(date +%s) - s ))"
-  log=$FGR_RUNS/kernel-logs/$(basename "$fig").log; [ -f "$log" ] && cp "$log" "$FGR_RUNS/kernel-logs/$nb.log"
+fig=$out/figures/$profile
+for step in $steps; do
+  t=$(left); s=$(date +%s); name=${step#*:}
+  least=60; [ "$step" = check ] && least=10                     # the check shortens itself to what is left
+  if [ "$t" -lt "$least" ]; then note "${step#nb:}: not started, $t s left"; continue; fi
+  case "$step" in
+    check)
+      t=$(( t < ${FGR_CHECK_S:-240} ? t : ${FGR_CHECK_S:-240} ))
+      timeout --signal=INT --kill-after=10 "$t" python3 scripts/gpu_check.py "$out/gpu_check.json"
+      note "check: rc=$? wall_s=$(( $(date +%s) - s ))" ;;
+    epochs)
+      timeout --signal=INT --kill-after=10 "$t" \
+        python3 scripts/gpu_epochs.py "$out/gpu_epochs.json" --profile "$profile"
+      note "epochs: rc=$? wall_s=$(( $(date +%s) - s ))" ;;
+    run:*)
+      timeout --signal=INT --kill-after=30 "$t" \
+        python3 scripts/gpu_run.py "$name" --profile "$profile" --deadline "$deadline" --weights-out "$out/weights" \
+        ${FGR_RUN_EVALUATIONS:+--evaluations "$FGR_RUN_EVALUATIONS"}
+      note "run:$name: rc=$? wall_s=$(( $(date +%s) - s ))" ;;
+    nb:*)
+      if [ ! -d "$fig" ]; then   # the published folder, this part's notebooks added to it
+        mkdir -p "$fig"; [ -d "figures/$profile" ] && cp -r "figures/$profile/." "$fig"
+      fi
+      timeout --signal=INT --kill-after=30 "$t" \
+        python3 -c "import sys; from fgr.reproduce import main; sys.exit(main(sys.argv[1:]))" \
+        --profile "$profile" --only "$name" --out "$fig" --no-progress
+      note "$name: rc=$? wall_s=$(( $(date +%s) - s ))"
+      log=$FGR_RUNS/kernel-logs/$(basename "$fig").log
+      [ -f "$log" ] && cp "$log" "$FGR_RUNS/kernel-logs/$name.log" ;;
+  esac
   pack
 done
 note "part=$part wall_s=$(( $(date +%s) - start ))"

@@ -10,30 +10,39 @@
 # $OUT` (carry [".gpu"]) finishes that run's evaluations without training it. One run's weights (45 MB at width 1) fit a
 # call beside the rest: TEXT picks the runs whose folder names contain it (e.g. fgr-lam0.1), when checkpoints/ holds
 # more. `--eval` and `--runs` (the full archive, for run: parts that train) leave the Jupyter wheels behind: such a call
-# runs no notebook.
+# runs no notebook; `--notebooks` keeps them (an evaluation call that then builds Table 1's notebooks from the records:
+# run:baseline+table1). To prepare several calls of one lease ahead, so that each follows the last while the machine
+# is warm, stage each and rename .gpu (e.g. .gpu-b, git-ignored); its call carries that folder and begins with
+# `rm -rf .gpu && mv .gpu-b .gpu`.
 set -euo pipefail
-case "${1:-}" in
-  ""|--eval|--runs) ;;
-  *) echo "gpu_stage: unknown option '$1': none, --eval [TEXT] or --runs" >&2; exit 2 ;;
-esac
+mode=""; text=""; notebooks=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --eval) mode=eval; if [ $# -gt 1 ] && [[ "$2" != --* ]]; then text=$2; shift; fi ;;
+    --runs) mode=runs ;;
+    --notebooks) notebooks=1 ;;
+    *) echo "gpu_stage: unknown option '$1': none, --eval [TEXT], --runs, and --notebooks" >&2; exit 2 ;;
+  esac
+  shift
+done
 cd "$(dirname "$0")/.."
 shared=${FGR_SHARED_GPU:-../shared/gpu}
 "$shared/stage"
-rm -rf .gpu/weights .gpu/data/cifar10-jpeg-test.npz
+rm -rf .gpu/weights .gpu/parts .gpu/data/cifar10-jpeg-test.npz   # what an earlier staging left
 py=python3; [ -x .venv/bin/python ] && py=.venv/bin/python          # the environment that has pyautoattack and fgr
-if [ "${1:-}" = "--eval" ]; then
+if [ "$mode" = eval ]; then
   "$py" -c "import sys; from fgr.data import write_test_archive as w; w(*sys.argv[1:])" \
     .gpu/data/cifar10-jpeg-test.npz .gpu/data/cifar10-jpeg.npz
   rm -f .gpu/data/cifar10-jpeg.npz
   for w in checkpoints/*/*/weights.pt; do
-    [ -f "$w" ] && [[ "$w" == *"${2:-}"* ]] || continue
+    [ -f "$w" ] && [[ "$w" == *"$text"* ]] || continue
     dest=.gpu/weights/${w#checkpoints/}; mkdir -p "$(dirname "$dest")" && cp "$w" "$dest"
     echo "gpu_stage: weights ${w#checkpoints/}"
   done
-  [ -d .gpu/weights ] || { echo "gpu_stage: --eval ${2:-}: no weights in checkpoints/*/*${2:+*$2*}/weights.pt" \
+  [ -d .gpu/weights ] || { echo "gpu_stage: --eval $text: no weights in checkpoints/*/*${text:+*$text*}/weights.pt" \
     "(publish_gpu_part.py keeps there what a call brought back)" >&2; exit 1; }
 fi
-if [ "${1:-}" = "--eval" ] || [ "${1:-}" = "--runs" ]; then
+if [ -n "$mode" ] && [ "$notebooks" = 0 ]; then
   # a call that runs scripts/gpu_run.py alone (run: parts) needs of the wheels only the strength checks' torchattacks
   # (pyautoattack comes as a package, below): the notebooks' Jupyter stack (4.8 MB) stays behind
   find .gpu/wheels -maxdepth 1 -name '*.whl' ! -name 'torchattacks-*' -delete

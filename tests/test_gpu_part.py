@@ -60,6 +60,13 @@ def test_unknown_part_is_a_usage_error(tmp_path):
     r = gpu_part('run:baseline+tabel1', tmp_path/'out')                 # each of joined parts is checked, first
     assert r.returncode == 2 and "unknown part 'tabel1'" in r.stderr and not (tmp_path/'out').exists()
 
+def test_joined_parts_run_in_the_order_given(tmp_path):
+    r = gpu_part('run:nosuch+check+epochs', tmp_path/'out', FGR_LEASE_S='70', FGR_CHECK_S='3')
+    steps = [line.split(':')[0] for line in (tmp_path/'out'/'wall.txt').read_text().splitlines()
+             if ': rc=' in line or ': not started' in line]
+    assert r.returncode == 0 and steps == ['run', 'check', 'epochs'], (steps, r.stdout[-3000:] + r.stderr[-3000:])
+    assert "run:nosuch: rc=2" in r.stdout and "choose one of" in r.stdout       # gpu_run.py's usage error, logged
+
 def test_projection_counts_every_training_of_the_paper_profile():
     params = yaml.safe_load((ROOT/'profiles'/'paper.yaml').read_text())
     bench = json.loads((ROOT/'figures'/'paper'/pub.H100_BENCH).read_text())['results'][0]
@@ -83,8 +90,11 @@ def test_table1_across_calls_from_run_records_without_checkpoints(tmp_path):
     with zipfile.ZipFile(tmp_path/'repo'/'parts'/'smoke'/'runs.zip') as z:
         runs = {n.split('/')[1] for n in z.namelist()}
     assert sorted(r.split('-')[0] for r in runs) == ['baseline', 'fgr'], runs
+    from fgr.data import write_test_archive                  # the test split alone, as an evaluation call carries
+    try: data = dict(FGR_DATA=str(write_test_archive(tmp_path/'test.npz', os.environ.get('FGR_DATA') or None)))
+    except ValueError: data = {}                             # no published archive here (torchvision's): all of it
     r = gpu_part('run:fgr+table1', tmp_path/'out2', FGR_RUNS=str(tmp_path/'store2'),   # joined: the run is found
-                 FGR_PARTS=str(tmp_path/'repo'/'parts'))
+                 FGR_PARTS=str(tmp_path/'repo'/'parts'), **data)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     wall = pub.read_wall((tmp_path/'out2'/'wall.txt').read_text())
     assert {nb: v['rc'] for nb, v in wall['notebooks'].items()} == dict.fromkeys(('04_train', '05_attacks',
