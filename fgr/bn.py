@@ -44,7 +44,8 @@ class _BatchNormBackward(torch.autograd.Function):
         pg = dw = alpha = None                                        # γ s P(ggx), ∂L/∂γ, α (None: zero)
         if ggx is not None:
             pg, sgx, sg = _bn_backward(ggx, x, w, None, None, mean, invstd, True, ctx.eps, [True, True, True])
-            d = (ggx * gy).sum((0, 2, 3), dtype=w.dtype)              # D; sgx, sg: S_x̂, S
+            d = _bn_backward(gy, ggx, w, None, None, torch.zeros_like(mean), torch.ones_like(invstd), True, 0.0,
+                             [False, True, False])[1]        # D = Σ gy·ggx, one fused reduction; sgx, sg: S_x̂, S
             dw = s * torch.add(d, torch.addcmul(A * sg, B, sgx), alpha=-1 / m)
             alpha = w * s.square() * sgx * (-1 / m)
         if ggw is not None: alpha = s * ggw if alpha is None else torch.addcmul(alpha, s, ggw)
