@@ -18,6 +18,7 @@ The public API, one module per notebook in nbs/ (read them for the equations and
   fgr.model        resnet18(width): [0,1] images in (normalization inside), logits out
   fgr.fast_conv    conv2d(), FastConv2d, use_fast_conv(): a conv whose double backward runs on plain conv kernels
   fgr.bn           batch_norm(), FastBatchNorm2d: batch norm whose double backward is a closed form
+  fgr.relu         relu(), FastReLU: a ReLU whose second derivative writes no zeros
   fgr.train        make_config(), train(config) -> Run (resumable run store); METHODS (baseline, fgr,
                    gradnorm, lowpass, pgd_at, fgsm_rs); step_benchmark(); the fgr-bench command
   fgr.attacks      pgd_linf(), pgd_l2(), robust_accuracy(), autoattack_accuracy(), strength_checks(),

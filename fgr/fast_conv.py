@@ -10,6 +10,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from .bn import FastBatchNorm2d
+from .relu import FastReLU
 
 # %% ../nbs/95_fast_conv.ipynb #e9720f24
 def _pair(v, name):
@@ -122,12 +123,14 @@ class FastConv2d(nn.Conv2d):
             return conv2d(input, weight, bias, self.stride, 0, self.dilation, self.groups)
         return conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
-def use_fast_conv(model:nn.Module, enable:bool=True, batch_norm:bool=True) -> nn.Module:
-    """Returns `model` with every `nn.Conv2d` made a `FastConv2d` and (`batch_norm`) every `nn.BatchNorm2d` a
-    `FastBatchNorm2d`, in place (`enable=False`: the reverse); weights kept."""
+def use_fast_conv(model:nn.Module, enable:bool=True, batch_norm:bool=True, relu:bool=True) -> nn.Module:
+    """Returns `model` with every `nn.Conv2d` made a `FastConv2d`, (`batch_norm`) every `nn.BatchNorm2d` a
+    `FastBatchNorm2d` and (`relu`) every `nn.ReLU` a `FastReLU`, in place (`enable=False`: the reverse); weights
+    kept."""
     if not isinstance(model, nn.Module):
         raise TypeError(f'use_fast_conv needs an nn.Module, got {type(model).__name__}: pass the model itself')
-    swap = {nn.Conv2d: FastConv2d, **({nn.BatchNorm2d: FastBatchNorm2d} if batch_norm else {})}
+    swap = {nn.Conv2d: FastConv2d, **({nn.BatchNorm2d: FastBatchNorm2d} if batch_norm else {}),
+            **({nn.ReLU: FastReLU} if relu else {})}
     if not enable: swap = {new: old for old, new in swap.items()}
     for m in model.modules():
         if type(m) in swap: m.__class__ = swap[type(m)]           # same object, parameters, hooks and state_dict keys

@@ -25,20 +25,22 @@ class BasicBlock(nn.Module):
     "Two 3×3 conv-BN layers with a ReLU between and a (projected when needed) shortcut."
     def __init__(self, c_in:int, c_out:int, stride:int=1):
         super().__init__()
+        self.relu = nn.ReLU()                             # a module, so that use_fast_conv can swap it (97_relu)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False); self.bn1 = nn.BatchNorm2d(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False); self.bn2 = nn.BatchNorm2d(c_out)
         self.shortcut = nn.Sequential()
         if stride != 1 or c_in != c_out:
             self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 class ResNet(nn.Module):
     "CIFAR ResNet: 3×3 stem, no max-pool, four stages of BasicBlocks, average pool, linear head."
     def __init__(self, blocks=(2, 2, 2, 2), widths=(64, 128, 256, 512), num_classes:int=10):
         super().__init__()
         self.conv1 = nn.Conv2d(3, widths[0], 3, 1, 1, bias=False); self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu = nn.ReLU()
         layers, c_in = [], widths[0]
         for i, (n, c) in enumerate(zip(blocks, widths)):
             for j in range(n):
@@ -46,7 +48,7 @@ class ResNet(nn.Module):
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(c_in, num_classes)
     def forward(self, x):
-        x = self.layers(F.relu(self.bn1(self.conv1(x))))
+        x = self.layers(self.relu(self.bn1(self.conv1(x))))
         return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 def resnet18(width:float=1.0, num_classes:int=10, fast_conv=False) -> nn.Sequential:
@@ -56,4 +58,5 @@ def resnet18(width:float=1.0, num_classes:int=10, fast_conv=False) -> nn.Sequent
         raise ValueError(f"fast_conv={fast_conv!r} must be True, False or 'conv' (the convolutions alone)")
     widths = tuple(max(1, round(c * width)) for c in (64, 128, 256, 512))
     model = nn.Sequential(Normalize(), ResNet(widths=widths, num_classes=num_classes))
-    return use_fast_conv(model, batch_norm=fast_conv is True) if fast_conv else model   # same numbers: fgr.fast_conv
+    full = fast_conv is True                                 # 'conv': the convolutions alone
+    return use_fast_conv(model, batch_norm=full, relu=full) if fast_conv else model   # same numbers: fgr.fast_conv

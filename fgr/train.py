@@ -340,9 +340,9 @@ def _fast_conv_asked():
     return None if v is None else FAST_CONV[v]
 
 def fast_conv(device):
-    """Returns the kernels FGR_FAST_CONV asks for on CUDA (`resnet18`'s `fast_conv`): `fgr.fast_conv`'s convolutions and
-    `fgr.bn`'s batch norms (1: True), the convolutions alone (conv), PyTorch's (0: False); None where it is unset (each
-    run's speed gate chooses), False off CUDA."""
+    """Returns the kernels FGR_FAST_CONV asks for on CUDA (`resnet18`'s `fast_conv`): `fgr.fast_conv`'s convolutions,
+    `fgr.bn`'s batch norms and `fgr.relu`'s ReLUs (1: True), the convolutions alone (conv), PyTorch's (0: False); None
+    where it is unset (each run's speed gate chooses), False off CUDA."""
     # an execution setting like channels_last, not a config key, so that it never renames a run in the store
     asked = _fast_conv_asked()                                         # a wrong value stops a CPU run too
     return asked if str(device).startswith('cuda') else False
@@ -516,9 +516,10 @@ def graph_verdict(cfg:dict, device, eager:dict, graph:dict) -> dict:
 
 def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
     """Returns {choice, candidates, reference, …}: the fastest way to replay `cfg`'s steps from CUDA graphs (with
-    PyTorch's kernels, `fgr.fast_conv`'s convolutions and batch norms, or its convolutions alone) whose trajectory over
-    the run's first `steps` batches passes `graph_verdict` against eager PyTorch's; FGR_CUDA_GRAPH=0 and FGR_FAST_CONV
-    restrict the candidates. choice: their values ('0'/'1', '0'/'conv'/'1'), '0' and '0' where none passed."""
+    PyTorch's kernels, `fgr.fast_conv`'s convolutions, batch norms and ReLUs, or its convolutions alone) whose
+    trajectory over the run's first `steps` batches passes `graph_verdict` against eager PyTorch's; FGR_CUDA_GRAPH=0
+    and FGR_FAST_CONV restrict the candidates. choice: their values ('0'/'1', '0'/'conv'/'1'), '0' and '0' where none
+    passed."""
     batches, asked, fast_var = first_batches(cfg, data, device, steps), _fast_conv_asked(), {
         v: k for k, v in FAST_CONV.items()}
     ref = step_trajectory(cfg, batches, device, graph=False, repeats=3)

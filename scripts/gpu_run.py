@@ -17,7 +17,7 @@ mixes two trainings.
 
 Before a run trains on CUDA, `fgr.train.train` runs its speed gate (`fgr.train.speed_gate`): fgr.train's step of the
 run's own config on the run's own first 20 batches from its seed, eager with PyTorch's kernels (the reference), and
-replayed from CUDA graphs with PyTorch's kernels, with fgr.fast_conv's convolutions and batch norms, and with its
+replayed from CUDA graphs with PyTorch's kernels, with fgr.fast_conv's convolutions, batch norms and ReLUs, and with its
 convolutions alone. The fastest replayed candidate whose loss trajectory equals the reference's within
 fgr.train.GRAPH_RTOL (bf16 3e-2, fp32 1e-3: the largest |Δloss|/loss) and that is more than 5% faster trains the run;
 else it trains eager. FGR_CUDA_GRAPH=0 and FGR_FAST_CONV restrict the gate. train prints its choice in one line, and
