@@ -14,9 +14,11 @@
 #   evaluations did not all finish returns its weights in OUT/weights, for a later call staged with gpu_stage.sh
 #   --eval).
 # Records that earlier calls brought back (parts/<profile>/runs.zip, tracked, merged by publish_gpu_part.py; FGR_PARTS:
-# another folder) are unpacked into the run store first: a finished run there is not trained again, nor re-evaluated.
-# Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh; then ONE device call with carry [".gpu"] (or the
-# shared README's [".gpu/data", ".gpu/wheels"]):
+# another folder) are unpacked into the run store first, then those that an earlier call of the same lease brought back
+# where they were copied into the staged folder (its parts/<profile>/runs.zip): a finished run there is not trained
+# again, nor re-evaluated.
+# Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh (into .gpu; FGR_STAGED names another folder); then
+# ONE device call with carry [".gpu"] (or the shared README's [".gpu/data", ".gpu/wheels"]):
 #   scripts/gpu_part.sh lease $OUT        (timeout_s 600; FGR_LEASE_S=<limit_s - 60> if the call gets less)
 # Time: FGR_LEASE_S seconds in all (default 540), the check at most FGR_CHECK_S (240). Each notebook runs as its own
 # `fgr-reproduce --only NB` into a copy of figures/<profile>, so a notebook the budget stops (SIGINT) loses only itself.
@@ -36,31 +38,35 @@ for one in ${part//+/ }; do
     table1) steps="$steps nb:04_train nb:05_attacks nb:07_corruptions" ;;
     ablation) steps="$steps nb:06_ablation" ;;
     frontier) steps="$steps nb:08_frontier" ;;
-    run:?*) steps="$steps $one" ;;
+    run:?*) case ",${one#run:}," in *,,*) echo "part '$one': a run name is empty (run:NAME[,NAME])" >&2; exit 2 ;; esac
+       steps="$steps ${one//,/ run:}" ;;   # run:a,b: two runs
     *) echo "unknown part '$one': choose lease, check, epochs, table1, ablation, frontier or run:NAME (join with +)" >&2
        exit 2 ;;
   esac
 done
-steps=${steps//,/ run:}   # run:a,b: two runs
+for v in FGR_LEASE_S FGR_CHECK_S; do   # seconds: a positive whole number (timeout 0 would mean no limit at all)
+  [[ "${!v:-1}" =~ ^[1-9][0-9]*$ ]] || { echo "$v=${!v}: give a positive whole number of seconds" >&2; exit 2; }
+done
 cd "$(dirname "$0")/.."
 root=$PWD; start=$(date +%s); deadline=$(( start + ${FGR_LEASE_S:-540} ))
 mkdir -p "$out"; out=$(cd "$out" && pwd); exec > >(tee -a "$out/log.txt") 2>&1
 left() { echo $(( deadline - $(date +%s) )); }
 note() { echo "$*" | tee -a "$out/wall.txt"; }
-export PYTHONPATH=$root/.gpu/wheels/site:$root${PYTHONPATH:+:$PYTHONPATH}   # pyautoattack (gpu_stage.sh), then fgr
-if [ -d .gpu/wheels ] && ! python3 -c "import papermill, ipykernel, fastcore, torchattacks" 2>/dev/null; then
+staged=${FGR_STAGED:-.gpu}; [[ "$staged" == /* ]] || staged=$root/$staged   # gpu_stage.sh's folder
+export PYTHONPATH=$staged/wheels/site:$root${PYTHONPATH:+:$PYTHONPATH}   # pyautoattack (gpu_stage.sh), then fgr
+if [ -d "$staged/wheels" ] && ! python3 -c "import papermill, ipykernel, fastcore, torchattacks" 2>/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-    .gpu/wheels/*.whl \
+    "$staged"/wheels/*.whl \
     || { note "wheels: install failed"; exit 1; }
   export PYTHONPATH=/tmp/site:$PYTHONPATH
 fi
 export PYTHONUNBUFFERED=1 FGR_OFFLINE=1 FGR_RUNS=${FGR_RUNS:-/tmp/fgr-runs} FGR_CACHE=${FGR_CACHE:-/tmp/fgr-cache}
 # the staged archive, unless the caller names one; an evaluation call (gpu_stage.sh --eval) carries the test split alone
 for f in cifar10-jpeg.npz cifar10-jpeg-test.npz; do
-  [ -z "${FGR_DATA:-}" ] && [ -f ".gpu/data/$f" ] && export FGR_DATA=$root/.gpu/data/$f
+  [ -z "${FGR_DATA:-}" ] && [ -f "$staged/data/$f" ] && export FGR_DATA=$staged/data/$f
 done
 # the commit this tree was staged at (the device gets no .git): manifests record it
-[ -f .gpu/wheels/COMMIT ] && export FGR_COMMIT=$(cat .gpu/wheels/COMMIT)
+[ -f "$staged/wheels/COMMIT" ] && export FGR_COMMIT=$(cat "$staged/wheels/COMMIT")
 note "part=$part profile=$profile commit=$(echo "${FGR_COMMIT:-unknown}" | tr " " +) budget_s=$(left)" \
   "$(date -u +%FT%TZ)"
 note "device: $(python3 -c 'import torch; c = torch.cuda.is_available()
@@ -70,13 +76,20 @@ records=${FGR_PARTS:-parts}/$profile/runs.zip   # what earlier calls brought bac
 if [ -f "$records" ]; then
   mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$records" "$FGR_RUNS" && note "records: $records unpacked"
 fi
+# what an earlier call of this lease brought back, copied into the staged folder before this call (its runs.zip holds
+# the tracked records too, as they were unpacked there), unpacked over them
+if [ -f "$staged/parts/$profile/runs.zip" ]; then
+  mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$staged/parts/$profile/runs.zip" "$FGR_RUNS" \
+    && note "records: the staged parts/$profile/runs.zip unpacked over them"
+fi
 # weights that an earlier call brought back (gpu_stage.sh --eval; FGR_WEIGHTS_IN: another folder): no training again
-for w in "${FGR_WEIGHTS_IN:-.gpu/weights}/$profile"/*/weights.pt; do
+for w in "${FGR_WEIGHTS_IN:-$staged/weights}/$profile"/*/weights.pt; do
   [ -f "$w" ] || continue
   run=$(basename "$(dirname "$w")"); mkdir -p "$FGR_RUNS/$profile/$run" && cp "$w" "$FGR_RUNS/$profile/$run/"
   note "weights: $run"
 done
-if [ -n "${steps//check/}" ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
+needs_data=0; for step in $steps; do [ "$step" = check ] || needs_data=1; done   # the check makes its own images
+if [ "$needs_data" = 1 ] && ! python3 -c "from fgr.data import load_cifar10; load_cifar10()" >/dev/null 2>&1; then
   python3 -c "from fgr.data import load_cifar10; load_cifar10()" 2>&1 | tail -3
   note "data: CIFAR-10 not found (stage .gpu/data with scripts/gpu_stage.sh and carry .gpu)"; exit 2
 fi
@@ -102,8 +115,7 @@ PY
 fig=$out/figures/$profile
 for step in $steps; do
   t=$(left); s=$(date +%s); name=${step#*:}
-  least=60; [ "$step" = check ] && least=10                     # the check shortens itself to what is left
-  if [ "$t" -lt "$least" ]; then note "${step#nb:}: not started, $t s left"; continue; fi
+  if [ "$t" -lt 60 ]; then note "${step#nb:}: not started, $t s left"; continue; fi   # too short to write anything
   case "$step" in
     check)
       t=$(( t < ${FGR_CHECK_S:-240} ? t : ${FGR_CHECK_S:-240} ))

@@ -12,16 +12,20 @@
 # more. `--eval` and `--runs` (the full archive, for run: parts that train) leave the Jupyter wheels behind: such a call
 # runs no notebook; `--notebooks` keeps them (an evaluation call that then builds Table 1's notebooks from the records:
 # run:baseline+table1). To prepare several calls of one lease ahead, so that each follows the last while the machine
-# is warm, stage each and rename .gpu (e.g. .gpu-b, git-ignored); its call carries that folder and begins with
-# `rm -rf .gpu && mv .gpu-b .gpu`.
+# is warm, stage each with `--as .gpu-NAME` (git-ignored): its call carries [".gpu-NAME"] and runs
+# `FGR_STAGED=.gpu-NAME scripts/gpu_part.sh PART $OUT`. Records that an earlier call of the lease brought back go to
+# .gpu-NAME/parts/<profile>/runs.zip before the call: gpu_part.sh unpacks them over the tracked ones.
 set -euo pipefail
-mode=""; text=""; notebooks=0
+mode=""; text=""; notebooks=0; as=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --eval) mode=eval; if [ $# -gt 1 ] && [[ "$2" != --* ]]; then text=$2; shift; fi ;;
     --runs) mode=runs ;;
     --notebooks) notebooks=1 ;;
-    *) echo "gpu_stage: unknown option '$1': none, --eval [TEXT], --runs, and --notebooks" >&2; exit 2 ;;
+    --as) as=${2:-}; shift
+          [[ "$as" =~ ^\.gpu-[A-Za-z0-9_-]+$ ]] || { echo "gpu_stage: --as '$as': name a folder .gpu-NAME" \
+            "(git-ignored, so that only a call that carries it takes it)" >&2; exit 2; } ;;
+    *) echo "gpu_stage: unknown option '$1': none, --eval [TEXT], --runs, --notebooks, --as .gpu-NAME" >&2; exit 2 ;;
   esac
   shift
 done
@@ -66,3 +70,7 @@ echo "gpu_stage: .gpu $(du -sh .gpu | cut -f1), commit $(cat .gpu/wheels/COMMIT)
   "a call carries $(( total / 1048576 )) MiB of 64"
 [ "$total" -lt $(( 64 * 1048576 )) ] || { echo "gpu_stage: over the 64 MiB a call carries: track less (--eval: stage" \
   "one run's weights, --eval TEXT)" >&2; exit 1; }
+if [ -n "$as" ]; then
+  rm -rf "$as" && mv .gpu "$as"
+  echo "gpu_stage: staged in $as: carry [\"$as\"] and run FGR_STAGED=$as scripts/gpu_part.sh PART \$OUT"
+fi

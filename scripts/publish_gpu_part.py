@@ -39,7 +39,8 @@ def read_wall(text:str) -> dict:
         if line.startswith('part=') and 'budget_s' in kv:
             out.update(part=kv['part'], profile=kv['profile'], commit=kv['commit'])
         elif line.startswith('part=') and 'wall_s' in kv: out['wall_s'] = int(kv['wall_s'])
-        elif head == 'check': out['check'] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
+        elif head == 'check' and 'rc' in kv: out['check'] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
+        elif head == 'check': out['check'] = dict(rc=None, wall_s=0, note=rest)
         elif head == 'device': out.update(device=kv.get('name', 'unknown').replace('+', ' '), torch=kv.get('torch'))
         elif head[:2].isdigit() and 'rc' in kv:
             out['notebooks'][head] = dict(rc=int(kv['rc']), wall_s=int(kv['wall_s']))
@@ -249,7 +250,8 @@ def restore_weights(files, root, profile:str) -> list:
 
 def publish_part(files, root, device:str=None, commit:str=None) -> Path:
     """Replaces figures/<profile> of `root` by the call's figures.zip and writes its gpu_speed.json; returns the folder,
-    or None after a run: part, whose records alone are kept (parts/<profile>/runs.zip)."""
+    or None after a call that ran no notebook and timed nothing (a run: part), whose records alone are kept
+    (parts/<profile>/runs.zip)."""
     from fgr.core import save_json
     files, root = Path(files), Path(root)
     wall = read_wall((files/'wall.txt').read_text())
@@ -263,12 +265,13 @@ def publish_part(files, root, device:str=None, commit:str=None) -> Path:
     for w in restore_weights(files, root, profile):
         print(f'weights of {w.parent.name} kept in {w} (git-ignored): its remaining evaluations need no training; '
               f'stage them with scripts/gpu_stage.sh --eval')
-    timed = 'check' in wall or (files/'gpu_epochs.json').exists()
-    if 'run:' in wall.get('part', '') and not wall['notebooks'] and not timed:
+    timed = (files/'gpu_check.json').exists() or (files/'gpu_epochs.json').exists()   # a check or epochs wrote
+    ran = {nb: v for nb, v in wall['notebooks'].items() if v['rc'] is not None}       # notebooks that started
+    if not ran and not timed:                  # records alone: a run: part, or a call whose other steps never started
         speed = out/'gpu_speed.json'                          # records, and the runs' speed beside the lease's
         if speed.exists(): save_json(with_runs(json.loads(speed.read_text())), speed)
         return None
-    if not wall['notebooks']:                  # a lease or check: no notebook ran, the record is gpu_speed.json alone
+    if not ran:                                # a lease or check: no notebook ran, the record is gpu_speed.json alone
         out.mkdir(parents=True, exist_ok=True); save_json(with_runs(gpu_speed(files, wall, out)), out/'gpu_speed.json')
         return out
     stage = Path(tempfile.mkdtemp(prefix=f'.tmp-gpu-{profile}-', dir=out.parent))
@@ -296,7 +299,8 @@ def main(argv=None) -> int:
         print(f'run records (configs, histories, evaluations) in {records}: '
               f'{records.stat().st_size / 1024:.0f} kB, tracked; the next call unpacks them')
     if out is None:
-        print('a run: part: records only, figures unchanged; a table1 call builds Table 1 from both runs\' records')
+        print('records only (no notebook ran, nothing was timed), figures unchanged; a table1 call builds Table 1 '
+              'from both runs\' records')
         return 0
     speed = json.loads((out/'gpu_speed.json').read_text())
     print(f"published {out}: notebooks {speed['notebooks']}; projected paper profile (training) "

@@ -37,9 +37,9 @@ def test_bad_profile_and_missing_inputs(tmp_path):
     assert not (tmp_path/'new'/'claims.json').exists()
 
 def _copy_of_repository(dest):
-    ignore = shutil.ignore_patterns('.git', '.venv', 'data', 'runs', '.gpu', '__pycache__', '*.egg-info', '_proc',
-                                    '_docs', 'smoke', '.failed',
-                                    '.ruff_cache', '.pytest_cache')   # tool caches are not the project
+    ignore = shutil.ignore_patterns('.git', '.venv', 'data', 'runs', '.gpu*', 'checkpoints', '__pycache__',
+                                    '*.egg-info', '_proc', '_docs', 'smoke', '.failed',
+                                    '.ruff_cache', '.pytest_cache')   # tool caches, staging, weights: not the project
     shutil.copytree(ROOT, dest, ignore=ignore)
     git = lambda *a: subprocess.run(['git', '-C', str(dest), *a], check=True, capture_output=True)
     git('init', '-q'); git('add', '-A'); git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-q', '-m', 'copy')

@@ -2,13 +2,15 @@
 import json, os, shutil, subprocess, sys, zipfile
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, real_archive
 sys.path.insert(0, str(ROOT/'scripts'))
 import publish_gpu_part as pub
 import gpu_epochs as epochs
 
 def gpu_part(part, out, **env):
-    env.setdefault('FGR_PARTS', str(out.parent/'no-parts'))   # never the repository's own parts/ records
+    env.setdefault('FGR_PARTS', str(out.parent/'no-parts'))   # never the repository's own parts/ records,
+    env.setdefault('FGR_STAGED', str(out.parent/'no-staging'))  # nor what a developer staged in .gpu for a GPU call
+    if real_archive() is not None: env.setdefault('FGR_DATA', str(real_archive()))
     return subprocess.run(['bash', str(ROOT/'scripts'/'gpu_part.sh'), part, str(out), '--profile', 'smoke'], cwd=ROOT,
                           env=dict(os.environ, MPLBACKEND='Agg', **env), capture_output=True, text=True, timeout=900)
 
@@ -61,11 +63,29 @@ def test_unknown_part_is_a_usage_error(tmp_path):
     assert r.returncode == 2 and "unknown part 'tabel1'" in r.stderr and not (tmp_path/'out').exists()
 
 def test_joined_parts_run_in_the_order_given(tmp_path):
-    r = gpu_part('run:nosuch+check+epochs', tmp_path/'out', FGR_LEASE_S='70', FGR_CHECK_S='3')
-    steps = [line.split(':')[0] for line in (tmp_path/'out'/'wall.txt').read_text().splitlines()
+    r = gpu_part('run:nosuch+check+run:other', tmp_path/'out', FGR_LEASE_S='300', FGR_CHECK_S='3')
+    steps = [line.split(': ')[0] for line in (tmp_path/'out'/'wall.txt').read_text().splitlines()
              if ': rc=' in line or ': not started' in line]
-    assert r.returncode == 0 and steps == ['run', 'check', 'epochs'], (steps, r.stdout[-3000:] + r.stderr[-3000:])
+    assert r.returncode == 0 and steps == ['run:nosuch', 'check', 'run:other'], (steps, r.stdout[-3000:] + r.stderr)
     assert "run:nosuch: rc=2" in r.stdout and "choose one of" in r.stdout       # gpu_run.py's usage error, logged
+    for bad in ('run:a,,b', 'run:a,'):
+        assert gpu_part(bad, tmp_path/'bad').returncode == 2
+    r = gpu_part('check', tmp_path/'bad', FGR_CHECK_S='0')                       # timeout 0 would mean no limit
+    assert r.returncode == 2 and 'positive whole number' in r.stderr
+
+def test_a_call_whose_steps_never_started_publishes_its_records_alone(tmp_path):
+    files, repo = tmp_path/'files', tmp_path/'repo'
+    files.mkdir(); (repo/'figures'/'smoke').mkdir(parents=True)
+    (files/'wall.txt').write_text('part=run:fgr+table1+check profile=smoke commit=abc budget_s=100 2026-01-01T00:00Z\n'
+                                  'device: name=cpu torch=2\nrun:fgr: rc=124 wall_s=90\n'
+                                  '04_train: not started, 9 s left\ncheck: not started, 8 s left\n'
+                                  'part=run:fgr+table1+check wall_s=100\n')
+    zipfile.ZipFile(files/'figures.zip', 'w').close()                         # empty: no notebook ran
+    with zipfile.ZipFile(files/'runs.zip', 'w') as z: z.writestr('smoke/fgr-x/config.json', '{}')
+    wall = pub.read_wall((files/'wall.txt').read_text())
+    assert wall['check']['rc'] is None and wall['notebooks']['04_train']['rc'] is None
+    assert pub.publish_part(files, repo) is None and (repo/'parts'/'smoke'/'runs.zip').exists()
+    assert not (repo/'figures'/'smoke'/'gpu_speed.json').exists()             # nothing timed: no speed record
 
 def test_projection_counts_every_training_of_the_paper_profile():
     params = yaml.safe_load((ROOT/'profiles'/'paper.yaml').read_text())
