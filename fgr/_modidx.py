@@ -318,6 +318,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                           'fgr.runs.RunsFailed.__init__': ('runs.html#runsfailed.__init__', 'fgr/runs.py'),
                           'fgr.runs._data_here': ('runs.html#_data_here', 'fgr/runs.py'),
                           'fgr.runs._epochs_on_disk': ('runs.html#_epochs_on_disk', 'fgr/runs.py'),
+                          'fgr.runs._forget': ('runs.html#_forget', 'fgr/runs.py'),
                           'fgr.runs._local_results': ('runs.html#_local_results', 'fgr/runs.py'),
                           'fgr.runs._ray_results': ('runs.html#_ray_results', 'fgr/runs.py'),
                           'fgr.runs._ray_task': ('runs.html#_ray_task', 'fgr/runs.py'),

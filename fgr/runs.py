@@ -6,7 +6,7 @@
 __all__ = ['EXECUTORS', 'run_lock', 'run_one', 'executor_settings', 'import_ray', 'RunsFailed', 'run_all']
 
 # %% ../nbs/94_runs.ipynb #cb658414
-import json, os, sys, time
+import json, os, shutil, sys, time
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
@@ -36,6 +36,11 @@ def _data_here(data):
     if key not in _LOADED: _LOADED[key] = load_cifar10()
     return _LOADED[key]
 
+def _forget(path):
+    "Deletes everything in the run folder `path` but its lock: records, history, checkpoint and weights."
+    for p in Path(path).iterdir():
+        if p.name != '.train.lock': shutil.rmtree(p) if p.is_dir() else p.unlink()
+
 def run_one(name:str, config:dict, data=None, profile:str=None, evaluate=None, device=None,
             progress:bool=False) -> dict:
     "Returns the result of one run (see `run_all`): trained, resumed or found under its folder's lock, then evaluated."
@@ -44,8 +49,16 @@ def run_one(name:str, config:dict, data=None, profile:str=None, evaluate=None, d
     with run_lock(path):
         before = _epochs_on_disk(path)
         run = fgr_train.train(config, data, profile, device=device, progress=progress)
-    if Path(run.path) != path: raise RuntimeError(f'run_one locked {path} but train wrote {run.path}: make them agree')
-    evaluation = evaluate(run) if evaluate is not None else None
+        if Path(run.path) != path:
+            raise RuntimeError(f'run_one locked {path} but train wrote {run.path}: make them agree')
+        try: evaluation = evaluate(run) if evaluate is not None else None
+        except fgr_train.ModelNotHere:     # it trained elsewhere (a GPU call), its weights are not here and no record
+            if not len(data.train_y): raise                                   # holds this evaluation: train again
+            print(f'{path.name}: an evaluation has no record and the model is not here: training again, from nothing',
+                  flush=True)
+            _forget(path); before = 0                                         # no evaluation mixes two trainings
+            run = fgr_train.train(config, data, profile, device=device, progress=progress)
+            evaluation = evaluate(run)
     return dict(name=name, run=path.name, path=str(path), config=run.config, history=run.history, final=run.final,
                 evaluation=evaluation, trained_epochs=len(run.history) - before, wall_s=round(time.time() - t0, 2))
 

@@ -6,7 +6,9 @@
 #   a 15-minute lease can finish), check (scripts/gpu_check.py: fast convolution equal to PyTorch's, steps timed against
 #   their FLOP floor, CUDA-graph capture), epochs (scripts/gpu_epochs.py: epoch times of the training loop, native and
 #   fast convolution), table1 (04_train 05_attacks 07_corruptions: from the runs' records where earlier calls brought
-#   them, else training both runs, more than one call holds), ablation (06_ablation), frontier (08_frontier),
+#   them, else training both runs, more than one call holds), ablation (06_ablation), frontier (08_frontier: a call
+#   stopped at its limit brings back the records of the runs it finished, and the next frontier call, staged after
+#   publish_gpu_part.py merged them, goes on from them: the frontier in chunks, call after call),
 #   run:NAME[,NAME] (scripts/gpu_run.py: one run of Table 1 trained and every evaluation of it kept in its folder, so
 #   that table1 later builds its tables from the records without retraining: Table 1 across several calls. Its speed
 #   gate picks CUDA graphs and the fast convolution for the run; it stops, status 3, after an epoch from which the run
