@@ -126,8 +126,9 @@ def projection(params:dict, baseline_epoch_s:float, fgr_epoch_s:float, bench:dic
                 n_trainings=len(cfgs))
 
 
-def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
-    "Returns gpu_speed.json's record of one call: the check, the epochs, the part's walls and the projection."
+def gpu_speed(files:Path, wall:dict, figures:Path, previous:dict=None) -> dict:
+    """Returns gpu_speed.json's record of one call: the check, the epochs, the part's walls and the projection; where
+    the call ran no check (or timed no epochs), `previous` record's stay, with the call that measured them."""
     check = json.loads((files/'gpu_check.json').read_text()) if (files/'gpu_check.json').exists() else {}
     runs = epoch_seconds(run_histories(files/'runs.zip')) if (files/'runs.zip').exists() else {}
     timed = json.loads((files/'gpu_epochs.json').read_text()) if (files/'gpu_epochs.json').exists() else {}
@@ -137,6 +138,11 @@ def gpu_speed(files:Path, wall:dict, figures:Path) -> dict:
                notebooks=wall['notebooks'], check_wall=wall.get('check'),
                cuda_graph=check.get('cuda_graph'), epoch_s=runs, epochs_timed=timed.get('variants'),
                lease_log=wall['lines'])
+    if not check and previous:                  # no check here: the last one's measurements stay, and say whose
+        rec.update({k: previous.get(k) for k in CHECK_KEYS if k != 'device'}, cuda_graph=previous.get('cuda_graph'),
+                   check_from=previous.get('check_from') or dict(part=previous.get('part'),
+                                                                 commit=previous.get('commit')))
+    if not timed and previous: rec['epochs_timed'] = previous.get('epochs_timed')
     t1 = [wall['notebooks'].get(nb, {}) for nb in ('04_train', '05_attacks', '07_corruptions')]
     rec['table1_wall_s'] = sum(n['wall_s'] for n in t1) if all(n.get('rc') == 0 for n in t1) else None
     main = {r['method']: r['median_epoch_s'] for r in runs.values()       # epochs of the parts' own runs, else
@@ -266,20 +272,22 @@ def publish_part(files, root, device:str=None, commit:str=None) -> Path:
         print(f'weights of {w.parent.name} kept in {w} (git-ignored): its remaining evaluations need no training; '
               f'stage them with scripts/gpu_stage.sh --eval')
     timed = (files/'gpu_check.json').exists() or (files/'gpu_epochs.json').exists()   # a check or epochs wrote
+    previous = json.loads((out/'gpu_speed.json').read_text()) if (out/'gpu_speed.json').exists() else None
     ran = {nb: v for nb, v in wall['notebooks'].items() if v['rc'] is not None}       # notebooks that started
     if not ran and not timed:                  # records alone: a run: part, or a call whose other steps never started
         speed = out/'gpu_speed.json'                          # records, and the runs' speed beside the lease's
         if speed.exists(): save_json(with_runs(json.loads(speed.read_text())), speed)
         return None
     if not ran:                                # a lease or check: no notebook ran, the record is gpu_speed.json alone
-        out.mkdir(parents=True, exist_ok=True); save_json(with_runs(gpu_speed(files, wall, out)), out/'gpu_speed.json')
+        out.mkdir(parents=True, exist_ok=True)
+        save_json(with_runs(gpu_speed(files, wall, out, previous)), out/'gpu_speed.json')
         return out
     stage = Path(tempfile.mkdtemp(prefix=f'.tmp-gpu-{profile}-', dir=out.parent))
     with zipfile.ZipFile(files/'figures.zip') as z: z.extractall(stage)
     if not (stage/profile/'manifest.json').exists():
         shutil.rmtree(stage)
         raise SystemExit(f'figures.zip holds no {profile}/manifest.json: nothing to publish (see {files}/log.txt)')
-    save_json(with_runs(gpu_speed(files, wall, stage/profile)), stage/profile/'gpu_speed.json')
+    save_json(with_runs(gpu_speed(files, wall, stage/profile, previous)), stage/profile/'gpu_speed.json')
     old = out.parent/f'{stage.name}-old'
     if out.exists(): os.replace(out, old)
     os.replace(stage/profile, out); shutil.rmtree(stage); shutil.rmtree(old, ignore_errors=True)

@@ -73,6 +73,15 @@ def test_joined_parts_run_in_the_order_given(tmp_path):
     r = gpu_part('check', tmp_path/'bad', FGR_CHECK_S='0')                       # timeout 0 would mean no limit
     assert r.returncode == 2 and 'positive whole number' in r.stderr
 
+def test_a_call_without_a_check_keeps_the_last_checks_measurements(tmp_path):
+    wall = pub.read_wall('part=table1 profile=smoke commit=c2 budget_s=9 T\ndevice: name=GPU torch=2\n'
+                         '04_train: rc=0 wall_s=5\n')
+    previous = dict(plain_img_s=43000.0, kernel_profile={'plain': []}, part='lease', commit='c1', epochs_timed={'x': 1})
+    rec = pub.gpu_speed(tmp_path, wall, tmp_path, previous)
+    assert rec['plain_img_s'] == 43000.0 and rec['check_from'] == dict(part='lease', commit='c1')
+    assert rec['epochs_timed'] == {'x': 1} and (rec['commit'], rec['device']) == ('c2', 'GPU')
+    assert pub.gpu_speed(tmp_path, wall, tmp_path)['plain_img_s'] is None     # nothing measured, nothing before
+
 def test_a_call_whose_steps_never_started_publishes_its_records_alone(tmp_path):
     files, repo = tmp_path/'files', tmp_path/'repo'
     files.mkdir(); (repo/'figures'/'smoke').mkdir(parents=True)
