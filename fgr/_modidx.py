@@ -385,6 +385,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fgr.train.fgsm_rs': ('train.html#fgsm_rs', 'fgr/train.py'),
                            'fgr.train.finished_elsewhere': ('train.html#finished_elsewhere', 'fgr/train.py'),
                            'fgr.train.first_batches': ('train.html#first_batches', 'fgr/train.py'),
+                           'fgr.train.gate_key': ('train.html#gate_key', 'fgr/train.py'),
                            'fgr.train.gradient_energy': ('train.html#gradient_energy', 'fgr/train.py'),
                            'fgr.train.gradient_spectrum': ('train.html#gradient_spectrum', 'fgr/train.py'),
                            'fgr.train.graph_rtol': ('train.html#graph_rtol', 'fgr/train.py'),

@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'WEIGHTS', 'FAST_CONV', 'GRAPH_RTOL', 'GRAPH_FASTER',
-           'CHIP_PEAKS', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline', 'pgd_at', 'fgsm_rs', 'evaluate',
-           'clean_accuracy', 'gradient_energy', 'run_name', 'ModelNotHere', 'Run', 'save_weights', 'load_weights',
-           'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'kept_pieces', 'cuda_graph', 'steps_undone',
-           'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model',
-           'step_precision', 'optimizer', 'train', 'loss_rdiff', 'step_trajectory', 'first_batches', 'graph_rtol',
-           'graph_verdict', 'speed_gate', 'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1',
-           'chip_peaks', 'step_counts', 'step_floor', 'step_benchmark', 'benchmark_table', 'bench_main']
+           'STEP_SHAPE', 'CHIP_PEAKS', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline', 'pgd_at',
+           'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'ModelNotHere', 'Run',
+           'save_weights', 'load_weights', 'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'kept_pieces',
+           'cuda_graph', 'steps_undone', 'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval',
+           'eval_model', 'step_precision', 'optimizer', 'train', 'loss_rdiff', 'step_trajectory', 'first_batches',
+           'graph_rtol', 'graph_verdict', 'speed_gate', 'gate_key', 'recipe', 'main_configs', 'mode_label',
+           'gradient_spectrum', 'plot_figure1', 'chip_peaks', 'step_counts', 'step_floor', 'step_benchmark',
+           'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers, statistics
@@ -514,12 +515,12 @@ def graph_verdict(cfg:dict, device, eager:dict, graph:dict) -> dict:
                 loss_max_rdiff=rd, loss_rtol=tol, speedup=speedup, eager_ms=eager['ms'], graph_ms=graph['ms'],
                 error=graph['error'], loss_eager=eager['losses'].tolist(), loss_graph=graph['losses'].tolist())
 
-def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
+def speed_gate(cfg:dict, data, device, steps:int=20, first=None) -> dict:
     """Returns {choice, candidates, reference, …}: the fastest way to replay `cfg`'s steps from CUDA graphs (with
     PyTorch's kernels, `fgr.fast_conv`'s convolutions, batch norms and ReLUs, or its convolutions alone) whose
     trajectory over the run's first `steps` batches passes `graph_verdict` against eager PyTorch's; FGR_CUDA_GRAPH=0
     and FGR_FAST_CONV restrict the candidates. choice: their values ('0'/'1', '0'/'conv'/'1'), '0' and '0' where none
-    passed."""
+    passed. `first`: the kernels an earlier run of the same step chose, tried first; where they pass, alone."""
     batches, asked, fast_var = first_batches(cfg, data, device, steps), _fast_conv_asked(), {
         v: k for k, v in FAST_CONV.items()}
     ref = step_trajectory(cfg, batches, device, graph=False, repeats=3)
@@ -528,11 +529,13 @@ def speed_gate(cfg:dict, data, device, steps:int=20) -> dict:
                loss_rtol=graph_rtol(cfg, device), reference=dict(graph=False, fast=False, ms=ref['ms'],
                losses=ref['losses'].tolist()), candidates=[])
     graphs = os.environ.get('FGR_CUDA_GRAPH') != '0'
-    for fast in (list(FAST_CONV.values()) if asked is None else [asked]) if graphs else []:
+    allowed = (list(FAST_CONV.values()) if asked is None else [asked]) if graphs else []
+    for fast in sorted(allowed, key=lambda f: f != first or first is None):    # stable: `first` first, then the rest
         try: v = graph_verdict(cfg, device, ref, step_trajectory(cfg, batches, device, True, fast, repeats=3))
         except Exception as e: v = dict(ok=False, error=f'{type(e).__name__}: {e}'[:1000], graph_ms=None,
                                         loss_max_rdiff=None)
         out['candidates'].append(dict(v, graph=True, fast=fast))
+        if v['ok'] and first is not None and fast == first: break      # as an earlier run chose: the rest untried
     best = min((c for c in out['candidates'] if c['ok']), key=lambda c: c['graph_ms'], default=None)
     out['choice'] = dict(FGR_CUDA_GRAPH=str(int(bool(best))), FGR_FAST_CONV=fast_var[best['fast']] if best else '0')
     return out
@@ -545,6 +548,16 @@ def _refusal(gate:dict) -> str:
                                    if not c['loss_max_rdiff'] <= tol else f"only {c['speedup']:.2f}x faster")
     return '; '.join(f"fast_conv={c['fast']}: {why(c)}" for c in gate['candidates']) or 'no candidate'
 
+STEP_SHAPE = ('method', 'penalty_mode', 'penalty_every', 'penalty_fraction', 'amp', 'width', 'batch_size', 'at_steps')
+
+def gate_key(cfg:dict, device) -> str:
+    "Returns a key of what decides the kernels of `cfg`'s training step on `device` (not λ, cutoff, lr or seed)."
+    env = environment_info()
+    what = dict({k: cfg[k] for k in STEP_SHAPE}, device=env['device'], torch=env['torch'], commit=env['git_commit'],
+                channels_last=channels_last(device, cfg), asked=[os.environ.get(v) for v in ('FGR_CUDA_GRAPH',
+                                                                                              'FGR_FAST_CONV')])
+    return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
+
 def _speed_decision(cfg:dict, data, device, path) -> tuple:
     """Returns (graphed, fast, note): whether `train` replays the run's steps, with which kernels (`resnet18`'s
     fast_conv), and why it does not: `speed_gate`'s choice on CUDA, kept as speed_gate.json in the run's folder."""
@@ -552,15 +565,18 @@ def _speed_decision(cfg:dict, data, device, path) -> tuple:
     if trained_epochs(path) >= cfg['epochs'] or not len(data.train_y): return False, eager, None   # nothing to train
     if not cuda_graph(device):
         record.unlink(missing_ok=True); return False, eager, None      # no gate: no record of an earlier one either
-    t0 = time.time()
+    t0, shared = time.time(), Path(path).parent/'.speed-gates'/f'{gate_key(cfg, device)}.json'   # the store's runs'
+    first = json.loads(shared.read_text())['fast'] if shared.exists() else None   # choice for the same step, if any
     try:
         with torch.random.fork_rng(devices=[torch.device(device)] if str(device).startswith('cuda') else []):
-            gate = speed_gate(cfg, data, device)                         # forked: the run's numbers as without it
+            gate = speed_gate(cfg, data, device, first=first)            # forked: the run's numbers as without it
         torch.cuda.empty_cache()                                         # the gate's models and graph pools
     except Exception as e: gate = dict(choice=None, error=f'the gate failed: {type(e).__name__}: {e}'[:1000])
     graphed = bool(gate['choice']) and gate['choice']['FGR_CUDA_GRAPH'] == '1'
     fast = FAST_CONV[gate['choice']['FGR_FAST_CONV']] if graphed else eager
-    save_json(dict(gate, seconds=round(time.time() - t0, 1), trained_with=dict(graph=graphed, fast=fast)), record)
+    save_json(dict(gate, seconds=round(time.time() - t0, 1), trained_with=dict(graph=graphed, fast=fast), first=first),
+              record)
+    if graphed: save_json(dict(fast=fast, run=Path(path).name), shared)   # the next run of this step tries it first
     note = None if graphed else f'eager: speed gate ({_refusal(gate)})'[:1000]
     print(f"fgr.train: {Path(path).name}: speed gate {time.time() - t0:.0f} s: " + (
         f'replayed from CUDA graphs, fast_conv={fast}' if graphed else f'{note}, fast_conv={fast}'), flush=True)

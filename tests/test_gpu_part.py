@@ -172,6 +172,32 @@ def test_speed_gate_takes_the_fastest_equal_candidate(monkeypatch):
     assert fgr.train.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': '0'}
     fakes[True, False] = (ref, 9.8)                                # equal but within 5%: eager
     assert fgr.train.speed_gate(cfg, data, 'cpu', 2)['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'}
+    monkeypatch.delenv('FGR_FAST_CONV')
+    fakes.update({(True, False): (ref, 4.0), (True, True): (ref, 3.0), (True, 'conv'): (ref, 3.5)})
+    gate = fgr.train.speed_gate(cfg, data, 'cpu', 2, first='conv')  # an earlier run's choice: tried first, and alone
+    assert [c['fast'] for c in gate['candidates']] == ['conv'] and gate['choice']['FGR_FAST_CONV'] == 'conv'
+    fakes[True, 'conv'] = (ref * 1.2, 3.5)                         # it fails here: the others are tried, in order
+    gate = fgr.train.speed_gate(cfg, data, 'cpu', 2, first='conv')
+    assert [c['fast'] for c in gate['candidates']] == ['conv', True, False] and gate['choice']['FGR_FAST_CONV'] == '1'
+
+def test_runs_of_one_step_share_the_speed_gates_choice(tmp_path, monkeypatch):
+    import torch
+    import fgr.train
+    from fgr.data import synthetic_cifar
+    from fgr.train import make_config, gate_key
+    seen = []
+    def gate(cfg, data, device, steps=20, first=None):
+        seen.append(first)
+        return dict(choice={'FGR_CUDA_GRAPH': '1', 'FGR_FAST_CONV': 'conv'}, candidates=[])
+    monkeypatch.setattr(fgr.train, 'speed_gate', gate); monkeypatch.setattr(fgr.train, 'cuda_graph', lambda d: True)
+    monkeypatch.setattr(torch.cuda, 'empty_cache', lambda: None)
+    data, store = synthetic_cifar(16), tmp_path/'store'
+    cfg = lambda **kw: make_config(**dict(dict(method='fgr', lam=0.1, width=0.0625, batch_size=8, epochs=1), **kw))
+    for lam in (0.1, 0.3): fgr.train._speed_decision(cfg(lam=lam), data, 'cpu', store/f'run-{lam}')
+    fgr.train._speed_decision(cfg(batch_size=16), data, 'cpu', store/'other-step')
+    assert seen == [None, 'conv', None]                            # λ changes no kernel; the batch size does
+    assert gate_key(cfg(lam=0.1), 'cpu') == gate_key(cfg(lam=0.3, seed=2), 'cpu') != gate_key(cfg(amp=False), 'cpu')
+    assert json.loads((store/'run-0.3'/'speed_gate.json').read_text())['first'] == 'conv'
 
 def test_deadline_stops_a_run_that_cannot_end_in_time(monkeypatch):
     import gpu_run
