@@ -357,6 +357,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'fgr.train._cycle': ('train.html#_cycle', 'fgr/train.py'),
                            'fgr.train._epoch_record': ('train.html#_epoch_record', 'fgr/train.py'),
                            'fgr.train._fast_conv_asked': ('train.html#_fast_conv_asked', 'fgr/train.py'),
+                           'fgr.train._forget_evaluations': ('train.html#_forget_evaluations', 'fgr/train.py'),
                            'fgr.train._graph_field': ('train.html#_graph_field', 'fgr/train.py'),
                            'fgr.train._is_int': ('train.html#_is_int', 'fgr/train.py'),
                            'fgr.train._is_num': ('train.html#_is_num', 'fgr/train.py'),

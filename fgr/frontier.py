@@ -180,10 +180,15 @@ def frontier_sweep(cfgs:dict, data, profile:str, n_test=None, n_attack:int=1000,
     extra = {n: list(cutoff_seeds if cutoff_seeds is not None else seeds) if is_cutoff_curve(cv) else list(seeds)
              for cv, n in best.items() if n}
     chosen = [n for n in dict.fromkeys(['baseline', paper_point, *extra]) if n in cfgs]
-    new = [n for n in chosen if n not in seeds_of]
-    seeds_of |= seeded(new, {n: extra.get(n, list(seeds)) for n in new})
-    aa = (rows({n: cfgs[n] for n in chosen}, partial(autoattack_point, data=data, n=autoattack_n))
-          if autoattack_n else {})
+    extra_of = lambda names: {n: list(seeds) if n == 'baseline' else extra.get(n, list(seeds)) for n in names}
+    seeds_of |= seeded([n for n in chosen if n not in seeds_of], extra_of(chosen))
+    aa = {}
+    if autoattack_n:   # with the point's own row: a run trained again here (records only) gives both, one training
+        both = rows({n: cfgs[n] for n in chosen}, lambda run: dict(
+            row=point_row(run), aa=autoattack_point(run, data, autoattack_n)))
+        changed = [n for n in chosen if both[n]['row'] != points[n]]
+        points |= {n: both[n]['row'] for n in chosen}; aa = {n: both[n]['aa'] for n in chosen}
+        seeds_of |= seeded(changed, extra_of(changed))
     return dict(points=points, curves=curves, best=best, paper_point=paper_point, clean_floor=clean_floor,
                 clean_floor_pct=floor, seeded=seeds_of, autoattack=aa, configs=cfgs)
 

@@ -52,8 +52,12 @@ def run_one(name:str, config:dict, data=None, profile:str=None, evaluate=None, d
         if Path(run.path) != path:
             raise RuntimeError(f'run_one locked {path} but train wrote {run.path}: make them agree')
         try: evaluation = evaluate(run) if evaluate is not None else None
-        except fgr_train.ModelNotHere:     # it trained elsewhere (a GPU call), its weights are not here and no record
-            if not len(data.train_y): raise                                   # holds this evaluation: train again
+        except fgr_train.ModelNotHere as e:   # it trained elsewhere (a GPU call), its weights are not here and no
+            if run.net is not None: raise                                     # record holds this evaluation: again
+            if not len(data.train_y):
+                raise fgr_train.ModelNotHere(f'{e} And {data!r} holds no training images to train it again (the test '
+                                             'split alone): stage its weights (scripts/gpu_stage.sh --eval) or load '
+                                             'the full archive') from e
             print(f'{path.name}: an evaluation has no record and the model is not here: training again, from nothing',
                   flush=True)
             _forget(path); before = 0                                         # no evaluation mixes two trainings

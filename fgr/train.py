@@ -376,6 +376,13 @@ def optimizer(model, cfg:dict, device, graphed:bool=False):
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg['momentum'], nesterov=True,
                            weight_decay=cfg['weight_decay'], fused=graphed or None)
 
+_KEPT = ('config.json', 'speed_gate.json', '.train.lock')   # what a run's folder holds before it trains
+
+def _forget_evaluations(path):
+    "Deletes from run folder `path` what an older training left (evaluation records, history, weights), if anything."
+    for p in Path(path).iterdir():
+        if p.is_file() and p.name not in _KEPT: p.unlink()
+
 def _resume(path, model, opt, sched, device) -> list:
     "Returns the history of the checkpoint at `path`, its state loaded into model, opt and sched ([] if none)."
     if not (path/'checkpoint.pt').exists(): return []
@@ -433,6 +440,7 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     opt = optimizer(model, cfg, device, graphed)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, len(train_dl)))
     history = _resume(path, model, opt, sched, device)
+    if not history: _forget_evaluations(path)                         # from nothing: no older training's records
     method = METHODS[cfg['method']]
     step_fn = GraphedStep(model, opt, method, cfg) if graphed else partial(_train_step, model, opt, method)
     for epoch in range(len(history), cfg['epochs']):
@@ -554,8 +562,8 @@ def gate_key(cfg:dict, device) -> str:
     "Returns a key of what decides the kernels of `cfg`'s training step on `device` (not λ, cutoff, lr or seed)."
     env = environment_info()
     what = dict({k: cfg[k] for k in STEP_SHAPE}, device=env['device'], torch=env['torch'], commit=env['git_commit'],
-                channels_last=channels_last(device, cfg), asked=[os.environ.get(v) for v in ('FGR_CUDA_GRAPH',
-                                                                                              'FGR_FAST_CONV')])
+                dirty=env['git_dirty'], channels_last=channels_last(device, cfg), cudnn=cudnn_benchmark(device),
+                asked=[os.environ.get(v) for v in ('FGR_CUDA_GRAPH', 'FGR_FAST_CONV')])
     return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:12]
 
 def _speed_decision(cfg:dict, data, device, path) -> tuple:
@@ -565,8 +573,11 @@ def _speed_decision(cfg:dict, data, device, path) -> tuple:
     if trained_epochs(path) >= cfg['epochs'] or not len(data.train_y): return False, eager, None   # nothing to train
     if not cuda_graph(device):
         record.unlink(missing_ok=True); return False, eager, None      # no gate: no record of an earlier one either
-    t0, shared = time.time(), Path(path).parent/'.speed-gates'/f'{gate_key(cfg, device)}.json'   # the store's runs'
-    first = json.loads(shared.read_text())['fast'] if shared.exists() else None   # choice for the same step, if any
+    t0, shared = time.time(), Path(path).parent/'.speed-gates'/f'{gate_key(cfg, device)}.json'
+    try: earlier = json.loads(shared.read_text()) if shared.exists() else {}   # the same step's choice in this store
+    except (OSError, ValueError): earlier = {}                       # unreadable: as if none
+    earlier = earlier if isinstance(earlier, dict) and earlier.get('fast') in FAST_CONV.values() else {}
+    first = earlier.get('fast')
     try:
         with torch.random.fork_rng(devices=[torch.device(device)] if str(device).startswith('cuda') else []):
             gate = speed_gate(cfg, data, device, first=first)            # forked: the run's numbers as without it
@@ -574,12 +585,13 @@ def _speed_decision(cfg:dict, data, device, path) -> tuple:
     except Exception as e: gate = dict(choice=None, error=f'the gate failed: {type(e).__name__}: {e}'[:1000])
     graphed = bool(gate['choice']) and gate['choice']['FGR_CUDA_GRAPH'] == '1'
     fast = FAST_CONV[gate['choice']['FGR_FAST_CONV']] if graphed else eager
-    save_json(dict(gate, seconds=round(time.time() - t0, 1), trained_with=dict(graph=graphed, fast=fast), first=first),
-              record)
+    save_json(dict(gate, seconds=round(time.time() - t0, 1), trained_with=dict(graph=graphed, fast=fast),
+                   tried_first=earlier or None), record)
     if graphed: save_json(dict(fast=fast, run=Path(path).name), shared)   # the next run of this step tries it first
     note = None if graphed else f'eager: speed gate ({_refusal(gate)})'[:1000]
     print(f"fgr.train: {Path(path).name}: speed gate {time.time() - t0:.0f} s: " + (
-        f'replayed from CUDA graphs, fast_conv={fast}' if graphed else f'{note}, fast_conv={fast}'), flush=True)
+        f'replayed from CUDA graphs, fast_conv={fast}' if graphed else f'{note}, fast_conv={fast}') + (
+        f" (tried first as {earlier.get('run')} chose)" if earlier else ''), flush=True)
     return graphed, fast, note
 
 # %% ../nbs/04_train.ipynb #ace0790d

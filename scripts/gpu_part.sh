@@ -8,7 +8,8 @@
 #   fast convolution), table1 (04_train 05_attacks 07_corruptions: from the runs' records where earlier calls brought
 #   them, else training both runs, more than one call holds), ablation (06_ablation), frontier (08_frontier: a call
 #   stopped at its limit brings back the records of the runs it finished, and the next frontier call, staged after
-#   publish_gpu_part.py merged them, goes on from them: the frontier in chunks, call after call),
+#   publish_gpu_part.py merged them, goes on from them: the frontier in chunks, call after call; tested so on the
+#   CPU, not yet on a GPU),
 #   run:NAME[,NAME] (scripts/gpu_run.py: one run of Table 1 trained and every evaluation of it kept in its folder, so
 #   that table1 later builds its tables from the records without retraining: Table 1 across several calls. Its speed
 #   gate picks CUDA graphs and the fast convolution for the run; it stops, status 3, after an epoch from which the run
@@ -16,9 +17,9 @@
 #   evaluations did not all finish returns its weights in OUT/weights, for a later call staged with gpu_stage.sh
 #   --eval).
 # Records that earlier calls brought back (parts/<profile>/runs.zip, tracked, merged by publish_gpu_part.py; FGR_PARTS:
-# another folder) are unpacked into the run store first, then those that an earlier call of the same lease brought back
-# where they were copied into the staged folder (its parts/<profile>/runs.zip): a finished run there is not trained
-# again, nor re-evaluated.
+# another folder) are unpacked into the run store first (or, instead, the records an earlier call of the same lease
+# brought back, copied into the staged folder's parts/<profile>/runs.zip): a finished run there is not trained again,
+# nor re-evaluated.
 # Stage first, on the CPU machine, at a commit: scripts/gpu_stage.sh (into .gpu; FGR_STAGED names another folder); then
 # ONE device call with carry [".gpu"] (or the shared README's [".gpu/data", ".gpu/wheels"]):
 #   scripts/gpu_part.sh lease $OUT        (timeout_s 600; FGR_LEASE_S=<limit_s - 60> if the call gets less)
@@ -75,14 +76,12 @@ note "device: $(python3 -c 'import torch; c = torch.cuda.is_available()
 print("name=" + (torch.cuda.get_device_name() if c else "cpu").replace(" ", "+"), "torch=" + torch.__version__)' \
   2>/dev/null || echo name=unknown)"
 records=${FGR_PARTS:-parts}/$profile/runs.zip   # what earlier calls brought back: histories and evaluations
+# or what an earlier call of this lease brought back, copied into the staged folder before this call: its runs.zip
+# holds the tracked records as that call unpacked them, with its own runs whole (a run it trained again has none of
+# the older records, which unpacking both would bring back)
+[ -f "$staged/parts/$profile/runs.zip" ] && records=$staged/parts/$profile/runs.zip
 if [ -f "$records" ]; then
   mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$records" "$FGR_RUNS" && note "records: $records unpacked"
-fi
-# what an earlier call of this lease brought back, copied into the staged folder before this call (its runs.zip holds
-# the tracked records too, as they were unpacked there), unpacked over them
-if [ -f "$staged/parts/$profile/runs.zip" ]; then
-  mkdir -p "$FGR_RUNS" && python3 -m zipfile -e "$staged/parts/$profile/runs.zip" "$FGR_RUNS" \
-    && note "records: the staged parts/$profile/runs.zip unpacked over them"
 fi
 # weights that an earlier call brought back (gpu_stage.sh --eval; FGR_WEIGHTS_IN: another folder): no training again
 for w in "${FGR_WEIGHTS_IN:-$staged/weights}/$profile"/*/weights.pt; do

@@ -14,7 +14,7 @@
 # run:baseline+table1). To prepare several calls of one lease ahead, so that each follows the last while the machine
 # is warm, stage each with `--as .gpu-NAME` (git-ignored): its call carries [".gpu-NAME"] and runs
 # `FGR_STAGED=.gpu-NAME scripts/gpu_part.sh PART $OUT`. Records that an earlier call of the lease brought back go to
-# .gpu-NAME/parts/<profile>/runs.zip before the call: gpu_part.sh unpacks them over the tracked ones.
+# .gpu-NAME/parts/<profile>/runs.zip before the call: gpu_part.sh unpacks them instead of the tracked ones.
 set -euo pipefail
 mode=""; text=""; notebooks=0; as=""
 while [ $# -gt 0 ]; do

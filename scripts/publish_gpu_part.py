@@ -111,7 +111,7 @@ def paper_trainings(params:dict) -> list:
 
 
 def projection(params:dict, baseline_epoch_s:float, fgr_epoch_s:float, bench:dict, source:str='this lease') -> dict:
-    "Returns the paper profile's training minutes on one GPU from measured epochs (evaluations not included)."
+    "Returns the paper profile's training minutes on one GPU from measured epochs (evaluations and gates not included)."
     rows, total, cfgs = {}, 0.0, paper_trainings(params)
     for c in cfgs:
         r, src = step_ratio(c, fgr_epoch_s / baseline_epoch_s, bench, source)
@@ -122,7 +122,7 @@ def projection(params:dict, baseline_epoch_s:float, fgr_epoch_s:float, bench:dic
                 by_class_min={k: round(v / 60, 1) for k, v in rows.items()},
                 method='sum over every training of the profile of epochs x baseline epoch s x step ratio x'
                        ' n_train/50,000; the frontier seeds one point per curve; fp32 runs (amp off) counted at the'
-                       ' bf16 rate; evaluations (attacks, corruptions) not included',
+                       ' bf16 rate; evaluations (attacks, corruptions) and each run\'s speed gate not included',
                 n_trainings=len(cfgs))
 
 
@@ -138,11 +138,11 @@ def gpu_speed(files:Path, wall:dict, figures:Path, previous:dict=None) -> dict:
                notebooks=wall['notebooks'], check_wall=wall.get('check'),
                cuda_graph=check.get('cuda_graph'), epoch_s=runs, epochs_timed=timed.get('variants'),
                lease_log=wall['lines'])
+    whose = lambda key: previous.get(key) or {k: previous.get(k) for k in ('part', 'commit', 'device', 'torch')}
     if not check and previous:                  # no check here: the last one's measurements stay, and say whose
         rec.update({k: previous.get(k) for k in CHECK_KEYS if k != 'device'}, cuda_graph=previous.get('cuda_graph'),
-                   check_from=previous.get('check_from') or dict(part=previous.get('part'),
-                                                                 commit=previous.get('commit')))
-    if not timed and previous: rec['epochs_timed'] = previous.get('epochs_timed')
+                   check_from=whose('check_from'))
+    if not timed and previous: rec.update(epochs_timed=previous.get('epochs_timed'), epochs_from=whose('epochs_from'))
     t1 = [wall['notebooks'].get(nb, {}) for nb in ('04_train', '05_attacks', '07_corruptions')]
     rec['table1_wall_s'] = sum(n['wall_s'] for n in t1) if all(n.get('rc') == 0 for n in t1) else None
     main = {r['method']: r['median_epoch_s'] for r in runs.values()       # epochs of the parts' own runs, else

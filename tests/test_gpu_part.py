@@ -78,7 +78,9 @@ def test_a_call_without_a_check_keeps_the_last_checks_measurements(tmp_path):
                          '04_train: rc=0 wall_s=5\n')
     previous = dict(plain_img_s=43000.0, kernel_profile={'plain': []}, part='lease', commit='c1', epochs_timed={'x': 1})
     rec = pub.gpu_speed(tmp_path, wall, tmp_path, previous)
-    assert rec['plain_img_s'] == 43000.0 and rec['check_from'] == dict(part='lease', commit='c1')
+    assert rec['plain_img_s'] == 43000.0 and rec['check_from'] == dict(part='lease', commit='c1', device=None,
+                                                                        torch=None)
+    assert pub.gpu_speed(tmp_path, wall, tmp_path, rec)['check_from'] == rec['check_from']   # the first measurer
     assert rec['epochs_timed'] == {'x': 1} and (rec['commit'], rec['device']) == ('c2', 'GPU')
     assert pub.gpu_speed(tmp_path, wall, tmp_path)['plain_img_s'] is None     # nothing measured, nothing before
 
@@ -197,7 +199,11 @@ def test_runs_of_one_step_share_the_speed_gates_choice(tmp_path, monkeypatch):
     fgr.train._speed_decision(cfg(batch_size=16), data, 'cpu', store/'other-step')
     assert seen == [None, 'conv', None]                            # λ changes no kernel; the batch size does
     assert gate_key(cfg(lam=0.1), 'cpu') == gate_key(cfg(lam=0.3, seed=2), 'cpu') != gate_key(cfg(amp=False), 'cpu')
-    assert json.loads((store/'run-0.3'/'speed_gate.json').read_text())['first'] == 'conv'
+    record = json.loads((store/'run-0.3'/'speed_gate.json').read_text())
+    assert record['tried_first'] == dict(fast='conv', run='run-0.1')
+    (store/'.speed-gates'/f"{gate_key(cfg(), 'cpu')}.json").write_text('not json')   # unreadable: as if none
+    fgr.train._speed_decision(cfg(lam=0.5), data, 'cpu', store/'run-0.5')
+    assert seen[-1] is None
 
 def test_deadline_stops_a_run_that_cannot_end_in_time(monkeypatch):
     import gpu_run
