@@ -109,7 +109,8 @@ def execute_notebook(nb:Path, dest:Path, params:dict, out_dir:Path, log:Path):
 
 # %% ../nbs/91_reproduce.ipynb #668bac4c
 _STOP = {}   # the signal that stopped the run, set by `main`'s handlers: a notebook that then fails was interrupted
-class _Terminated(Exception): "SIGTERM, turned into an exception so that the run cleans up."
+class _Terminated(BaseException):   # as KeyboardInterrupt: no library's `except Exception` may swallow a stop
+    "SIGTERM, turned into an exception so that the run cleans up."
 
 class NotebookFailed(RuntimeError):
     "A study notebook raised: carries the notebook, its exception type and message, and the path of its failed copy."
