@@ -53,7 +53,8 @@ def test_lease_stops_at_its_budget_and_says_so(tmp_path):
     r = gpu_part('lease', tmp_path/'out', FGR_LEASE_S='70', FGR_CHECK_S='30')   # the check leaves < 60 s
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     wall = (tmp_path/'out'/'wall.txt').read_text()
-    assert 'check: rc=0' in wall and 'epochs: not started' in wall, wall
+    # the check ends, or its own limit (30 s) stops it on a slow machine (rc 124): either way the budget holds
+    assert ('check: rc=0' in wall or 'check: rc=124' in wall) and 'epochs: not started' in wall, wall
     assert not (tmp_path/'out'/'gpu_epochs.json').exists()
 
 def test_unknown_part_is_a_usage_error(tmp_path):
