@@ -6,7 +6,7 @@
 __all__ = ['EXECUTORS', 'run_lock', 'run_one', 'executor_settings', 'import_ray', 'RunsFailed', 'run_all']
 
 # %% ../nbs/94_runs.ipynb #cb658414
-import json, os, shutil, sys, time
+import json, os, sys, time
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
@@ -36,11 +36,6 @@ def _data_here(data):
     if key not in _LOADED: _LOADED[key] = load_cifar10()
     return _LOADED[key]
 
-def _forget(path):
-    "Deletes everything in the run folder `path` but its lock: records, history, checkpoint and weights."
-    for p in Path(path).iterdir():
-        if p.name != '.train.lock': shutil.rmtree(p) if p.is_dir() else p.unlink()
-
 def run_one(name:str, config:dict, data=None, profile:str=None, evaluate=None, device=None,
             progress:bool=False) -> dict:
     "Returns the result of one run (see `run_all`): trained, resumed or found under its folder's lock, then evaluated."
@@ -60,7 +55,7 @@ def run_one(name:str, config:dict, data=None, profile:str=None, evaluate=None, d
                                              'the full archive') from e
             print(f'{path.name}: an evaluation has no record and the model is not here: training again, from nothing',
                   flush=True)
-            _forget(path); before = 0                                         # no evaluation mixes two trainings
+            fgr_train.forget_training(path); before = 0          # no evaluation mixes two trainings
             run = fgr_train.train(config, data, profile, device=device, progress=progress)
             evaluation = evaluate(run)
     return dict(name=name, run=path.name, path=str(path), config=run.config, history=run.history, final=run.final,

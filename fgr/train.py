@@ -8,10 +8,10 @@ __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'WEIGHTS', 'FAST
            'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'ModelNotHere', 'Run',
            'save_weights', 'load_weights', 'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'kept_pieces',
            'cuda_graph', 'steps_undone', 'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval',
-           'eval_model', 'step_precision', 'optimizer', 'train', 'loss_rdiff', 'step_trajectory', 'first_batches',
-           'graph_rtol', 'graph_verdict', 'speed_gate', 'gate_key', 'recipe', 'main_configs', 'mode_label',
-           'gradient_spectrum', 'plot_figure1', 'chip_peaks', 'step_counts', 'step_floor', 'step_benchmark',
-           'benchmark_table', 'bench_main']
+           'eval_model', 'step_precision', 'optimizer', 'forget_training', 'train', 'loss_rdiff', 'step_trajectory',
+           'first_batches', 'graph_rtol', 'graph_verdict', 'speed_gate', 'gate_key', 'recipe', 'main_configs',
+           'mode_label', 'gradient_spectrum', 'plot_figure1', 'chip_peaks', 'step_counts', 'step_floor',
+           'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers, statistics
@@ -378,10 +378,11 @@ def optimizer(model, cfg:dict, device, graphed:bool=False):
 
 _KEPT = ('config.json', 'speed_gate.json', '.train.lock')   # what a run's folder holds before it trains
 
-def _forget_evaluations(path):
-    "Deletes from run folder `path` what an older training left (evaluation records, history, weights), if anything."
+def forget_training(path):
+    "Returns run folder `path`, emptied of what a training left (evaluation records, history, checkpoint, weights)."
     for p in Path(path).iterdir():
         if p.is_file() and p.name not in _KEPT: p.unlink()
+    return Path(path)
 
 def _resume(path, model, opt, sched, device) -> list:
     "Returns the history of the checkpoint at `path`, its state loaded into model, opt and sched ([] if none)."
@@ -440,7 +441,7 @@ def train(config:dict, data=None, profile:str=None, device=None, progress:bool=T
     opt = optimizer(model, cfg, device, graphed)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(cfg, len(train_dl)))
     history = _resume(path, model, opt, sched, device)
-    if not history: _forget_evaluations(path)                         # from nothing: no older training's records
+    if not history: forget_training(path)                         # from nothing: no older training's records
     method = METHODS[cfg['method']]
     step_fn = GraphedStep(model, opt, method, cfg) if graphed else partial(_train_step, model, opt, method)
     for epoch in range(len(history), cfg['epochs']):
@@ -538,7 +539,7 @@ def speed_gate(cfg:dict, data, device, steps:int=20, first=None) -> dict:
                losses=ref['losses'].tolist()), candidates=[])
     graphs = os.environ.get('FGR_CUDA_GRAPH') != '0'
     allowed = (list(FAST_CONV.values()) if asked is None else [asked]) if graphs else []
-    for fast in sorted(allowed, key=lambda f: f != first or first is None):    # stable: `first` first, then the rest
+    for fast in sorted(allowed, key=lambda f: f != first):    # stable: `first` first, then the rest
         try: v = graph_verdict(cfg, device, ref, step_trajectory(cfg, batches, device, True, fast, repeats=3))
         except Exception as e: v = dict(ok=False, error=f'{type(e).__name__}: {e}'[:1000], graph_ms=None,
                                         loss_max_rdiff=None)
