@@ -344,6 +344,10 @@ def table1_markdown(t:dict, paper:dict=None, title:str='Table 1') -> str:
              f"PGD-ℓ2: ε = {t['l2_attack']['eps']}, α = ε/4, same steps."
              + (" AutoAttack: official standard version (APGD-CE, APGD-T, FAB-T, Square 5,000 queries), "
                 f"ℓ∞ ε = 8/255, {aa_points} ({aa_times})." if aa else '')]
+    where = {n: sorted(set(r['computed_on'].values())) for n, r in t['models'].items() if r.get('computed_on')}
+    if where:                                              # records kept before they named their device: unrecorded
+        notes.append('Attacks computed on: ' + '; '.join(f"{n}: {' and '.join(w)}" for n, w in where.items())
+                     + ('; the others: not recorded' if len(where) < len(t['models']) else '') + '.')
     if 'absolute_pgd_gain_pts' in t:
         g = t['relative_pgd_gain_pct']
         rel = f"{g:+.0f}% relative" if g is not None else "relative gain undefined (the baseline's PGD accuracy is 0)"
@@ -358,25 +362,27 @@ def attack_evaluations(run, data, n_attack:int, pgd_steps:int=10, pgd_restarts:i
                        n_check:int=1000, square_queries:int=1000, heat_eps=(1, 2, 4, 8, 16), heat_steps=(1, 2, 5),
                        seed:int=0, progress:bool=True, kinds=EVALUATION_KINDS, n_autoattack:int=None) -> dict:
     "Returns {kind: record} of `kinds` (`EVALUATION_KINDS`): this notebook's evaluations of one run, kept by it."
-    from fgr.train import cached_evaluation, eval_model, kept_pieces
+    from fgr.train import cached_evaluation, eval_model, kept_pieces, pieces_computed_on, computed_where
     xa, ya = data.test_x[:n_attack], data.test_y[:n_attack]; xc, yc = xa[:n_check], ya[:n_check]
     s = table1_settings(len(ya), pgd_steps, pgd_restarts, autoattack, seed, n_autoattack=n_autoattack)
     ck = [len(yc), pgd_steps, pgd_restarts, square_queries, seed, CHECK_TOLERANCES]   # what the checks depend on
     model = lambda: eval_model(run)   # loaded only to compute: a record read back needs no model
     def cached(kind, params, compute): return cached_evaluation(run, kind, [data.source, params], compute)
     def pieces(kind, params): return kept_pieces(run, kind, [data.source, params])   # each attack kept as it ends
-    def timed(compute): t0 = time.time(); r = compute(); return dict(r, seconds=time.time() - t0)
+    def where(kind, params, r): return dict(r, computed_on=pieces_computed_on(run, kind, [data.source, params]))
+    def timed(compute):
+        t0 = time.time(); r = compute(); return dict(r, seconds=time.time() - t0, computed_on=computed_where())
     def grid():
         torch.manual_seed(seed)
         return dict(accuracy=accuracy_grid(model(), xa, ya, [e / 255 for e in heat_eps], heat_steps,
                                            progress=progress).tolist())
     make = dict(   # each computed only when asked for and not yet kept
-        table1=lambda: cached('table1', s, lambda: table1_attacks(
-            model, xa, ya, s, progress, run.path.name, keep=pieces('table1', s))),
+        table1=lambda: cached('table1', s, lambda: where('table1', s, table1_attacks(
+            model, xa, ya, s, progress, run.path.name, keep=pieces('table1', s)))),
         grid=lambda: cached('grid', [len(ya), list(heat_eps), list(heat_steps), seed], lambda: timed(grid)),
-        checks=lambda: cached('checks', ck, lambda: strength_checks(model, xc, yc, 8 / 255, 2 / 255, pgd_steps,
-                                                                    pgd_restarts, square_queries, seed,
-                                                                    keep=pieces('checks', ck))),
+        checks=lambda: cached('checks', ck, lambda: where('checks', ck, strength_checks(
+            model, xc, yc, 8 / 255, 2 / 255, pgd_steps, pgd_restarts, square_queries, seed,
+            keep=pieces('checks', ck)))),
         reconstruction=lambda: cached('reconstruction', [len(ya), seed], lambda: timed(
             lambda: dict(rows=attack_reconstruction(model(), xa, ya, 8 / 255, seed=seed)))))
     unknown = set(kinds) - set(make)

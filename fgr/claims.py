@@ -130,7 +130,8 @@ def _checks(ev):
     from fgr.attacks import checks_pass
     ck = ev['robustness_checks.json'].get('checks', {}).get('fgr', {})
     if checks_pass(ck): return True, 'every attack-strength check passes'
-    return False, f"FGR's attack checks failed or missing: {[k for k, v in ck.items() if v != 'pass'] or 'none run'}"
+    failed = [k for k, v in ck.items() if k.endswith('_check') and v != 'pass']   # the checks, not their numbers
+    return False, f"FGR's attack checks failed or missing: {failed or 'none run'}"
 
 def _gain_missing(ev):
     b, f = _models(ev)

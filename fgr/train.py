@@ -6,12 +6,12 @@
 __all__ = ['DEFAULTS', 'METHODS', 'fgr', 'gradnorm', 'lowpass', 'WEIGHTS', 'FAST_CONV', 'GRAPH_RTOL', 'GRAPH_FASTER',
            'STEP_SHAPE', 'CHIP_PEAKS', 'BENCH_METHODS', 'make_config', 'training_method', 'baseline', 'pgd_at',
            'fgsm_rs', 'evaluate', 'clean_accuracy', 'gradient_energy', 'run_name', 'ModelNotHere', 'Run',
-           'save_weights', 'load_weights', 'trained_epochs', 'finished_elsewhere', 'cached_evaluation', 'kept_pieces',
-           'cuda_graph', 'steps_undone', 'GraphedStep', 'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval',
-           'eval_model', 'step_precision', 'optimizer', 'forget_training', 'train', 'loss_rdiff', 'step_trajectory',
-           'first_batches', 'graph_rtol', 'graph_verdict', 'speed_gate', 'gate_key', 'recipe', 'main_configs',
-           'mode_label', 'gradient_spectrum', 'plot_figure1', 'chip_peaks', 'step_counts', 'step_floor',
-           'step_benchmark', 'benchmark_table', 'bench_main']
+           'save_weights', 'load_weights', 'trained_epochs', 'finished_elsewhere', 'cached_evaluation',
+           'computed_where', 'kept_pieces', 'pieces_computed_on', 'cuda_graph', 'steps_undone', 'GraphedStep',
+           'channels_last', 'fast_conv', 'cudnn_benchmark', 'compile_eval', 'eval_model', 'step_precision', 'optimizer',
+           'forget_training', 'train', 'loss_rdiff', 'step_trajectory', 'first_batches', 'graph_rtol', 'graph_verdict',
+           'speed_gate', 'gate_key', 'recipe', 'main_configs', 'mode_label', 'gradient_spectrum', 'plot_figure1',
+           'chip_peaks', 'step_counts', 'step_floor', 'step_benchmark', 'benchmark_table', 'bench_main']
 
 # %% ../nbs/04_train.ipynb #c65615ba
 import os, json, math, time, hashlib, numbers, statistics
@@ -252,15 +252,28 @@ def cached_evaluation(run, kind:str, params, compute):
     if path.exists(): return json.loads(path.read_text())
     r = compute(); save_json(r, path); return r
 
+def computed_where() -> str:
+    "Returns where this process computes, for evaluation records: device, torch and commit (`environment_info`)."
+    e = environment_info()
+    return f"{e['device']}, torch {e['torch']}, commit {e['git_commit'][:7]}" + (' (dirty)' if e['git_dirty'] else '')
+
 def kept_pieces(run, kind:str, params):
     """Returns keep(piece, compute) -> record: each piece of evaluation `kind` (an attack of several) read from one file
     of `run`'s folder, else computed and added to it at once, so that a call stopped midway keeps what finished."""
     path = _record_path(run, f'{kind}_pieces', params)
     def keep(piece:str, compute):
+        if piece.startswith('_'): raise ValueError(f'piece {piece!r}: names starting with _ are the record\'s own')
         done = json.loads(path.read_text()) if path.exists() else {}
-        if piece not in done: done[piece] = json.loads(json.dumps(compute())); save_json(done, path)   # as read back
+        if piece not in done:
+            done[piece] = json.loads(json.dumps(compute()))                   # as read back
+            done.setdefault('_computed_on', {})[piece] = computed_where(); save_json(done, path)
         return done[piece]
     return keep
+
+def pieces_computed_on(run, kind:str, params) -> dict:
+    "Returns {piece: where it was computed} of `kept_pieces`' record (pieces kept before this was recorded: absent)."
+    path = _record_path(run, f'{kind}_pieces', params)
+    return json.loads(path.read_text()).get('_computed_on', {}) if path.exists() else {}
 
 # %% ../nbs/04_train.ipynb #c2dab2d3
 def cuda_graph(device) -> bool:
