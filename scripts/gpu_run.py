@@ -115,6 +115,18 @@ def evaluations(run, data, p:dict, progress:bool=False, only:str=None):
         t0 = time.time(); compute(); yield name, round(time.time() - t0, 1)
 
 
+def profile_run(name:str, profile:str, data):
+    "Returns (cfg, p, folder): run `name` of 04_train's main_configs under `profile`, its settings, its run folder."
+    from fgr.core import load_profile, runs_dir
+    from fgr.train import main_configs, run_name
+    p = load_profile(profile)
+    configs = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
+                           p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
+    if name not in configs:
+        raise KeyError(f"run {name!r}: choose one of {', '.join(configs)} (04_train's main_configs)")
+    return configs[name], p, runs_dir(profile)/run_name(dict(configs[name], data=data.source))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('name', help="a run of 04_train's main_configs: baseline or fgr")
@@ -126,17 +138,12 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.evaluations and set(a.evaluations.split(',')) - set(EVALUATIONS):
         ap.error(f'--evaluations {a.evaluations}: choose from {",".join(EVALUATIONS)}')
-    from fgr.core import load_profile, runs_dir
     from fgr.data import load_cifar10
-    from fgr.train import main_configs, train, run_name, ModelNotHere
-    p = load_profile(a.profile)
-    configs = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
-                           p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
-    if a.name not in configs:
-        ap.error(f"run {a.name!r}: choose one of {', '.join(configs)} (04_train's main_configs)")
-    cfg, data = configs[a.name], load_cifar10()
+    from fgr.train import train, ModelNotHere
+    data = load_cifar10()
+    try: cfg, p, path = profile_run(a.name, a.profile, data)
+    except KeyError as e: ap.error(e.args[0])
     for attempt in (1, 2):
-        path = runs_dir(a.profile)/run_name(dict(cfg, data=data.source))
         guard = Deadline(a.deadline, cfg['epochs'], a.reserve_s) if a.deadline else None
         t0 = time.time()
         try: run = train(cfg, data, a.profile, progress=True, callback=guard)

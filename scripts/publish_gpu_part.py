@@ -209,18 +209,22 @@ def merge_records(runs_zip, root, profile:str) -> Path:
     dest = Path(root)/'parts'/profile/'runs.zip'; dest.parent.mkdir(parents=True, exist_ok=True)
     entries = {}
     if dest.exists():
-        with zipfile.ZipFile(dest) as z: entries = {n: z.read(n) for n in z.namelist()}
+        with zipfile.ZipFile(dest) as z: entries = {i.filename: (i, z.read(i)) for i in z.infolist()}
     with zipfile.ZipFile(runs_zip) as z:
         names = set(z.namelist())
         # finished: a history of all the run's epochs (a later call needs no checkpoint to use it), in this profile
         runs = {f'{profile}/{r}' for r, h in run_histories(runs_zip).items()
                 if len(h['epochs']) == h['config'].get('epochs') and f'{profile}/{r}/history.json' in names}
         # a run the call holds replaces all of its earlier records: a run trained again keeps none of the old ones
-        entries = {n: v for n, v in entries.items() if str(Path(n).parent) not in runs}
-        entries.update({n: z.read(n) for n in names if str(Path(n).parent) in runs})
+        old, entries = entries, {n: v for n, v in entries.items() if str(Path(n).parent) not in runs}
+        for i in z.infolist():
+            if str(Path(i.filename).parent) not in runs: continue
+            data = z.read(i)
+            same = i.filename in old and old[i.filename][1] == data      # unchanged: its entry as it was, so that
+            entries[i.filename] = old[i.filename] if same else (i, data)  # merging the same records changes nothing
     tmp = dest.with_suffix('.tmp')
     with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED) as z:
-        for n in sorted(entries): z.writestr(n, entries[n])
+        for n in sorted(entries): z.writestr(entries[n][0], entries[n][1], zipfile.ZIP_DEFLATED)
     os.replace(tmp, dest)
     return dest
 

@@ -241,8 +241,9 @@ def test_speed_gate_runs_its_real_trajectories_and_keeps_eager_without_cuda(monk
     assert gate['choice'] == {'FGR_CUDA_GRAPH': '0', 'FGR_FAST_CONV': '0'} and len(gate['reference']['losses']) == 2
     assert len(gate['candidates']) == 3 and all(c['error'] and not c['ok'] for c in gate['candidates'])   # no capture
 
-def test_weights_of_an_unfinished_evaluation_come_back_and_a_test_only_call_finishes_it(tmp_path):
-    "Call 1 trains and evaluates table1 alone: its weights return in parts; call 2 carries the test split alone."
+def test_weights_of_an_unfinished_evaluation_come_back_and_a_test_only_call_finishes_it(tmp_path, monkeypatch):
+    """Call 1 trains and evaluates table1 alone: its weights return in parts; this machine computes the checks from
+    them (evaluate_here.py); call 2 carries the test split alone."""
     from fgr.data import load_cifar10, write_test_archive
     src = os.environ.get('FGR_DATA')
     if not (src and src.endswith('.npz')): pytest.skip('needs the offline archive (FGR_DATA) to cut its test split')
@@ -254,6 +255,15 @@ def test_weights_of_an_unfinished_evaluation_come_back_and_a_test_only_call_fini
     pub.publish_part(tmp_path/'out1', repo)
     weights = list((repo/'checkpoints'/'smoke').glob('*/weights.pt'))
     assert len(weights) == 1 and weights[0].parent.name.startswith('baseline-'), weights
+    import evaluate_here
+    monkeypatch.setenv('FGR_RUNS', str(tmp_path/'here'))
+    assert evaluate_here.main(['baseline', '--profile', 'smoke', '--evaluations', 'checks', '--root', str(repo)]) == 0
+    with zipfile.ZipFile(repo/'parts'/'smoke'/'runs.zip') as z:                   # kept with the run's records
+        checks = [n for n in z.namelist() if n.split('/')[-1].startswith('checks-')]
+        assert len(checks) == 1 and json.loads(z.read(checks[0]))['computed_on'], z.namelist()
+        assert not [n for n in z.namelist() if n.endswith('.pt')]
+    with pytest.raises(SystemExit, match='no weights'):                          # never trained here
+        evaluate_here.main(['fgr', '--profile', 'smoke', '--root', str(repo)])
     staged = tmp_path/'gpu'/'weights'/'smoke'/weights[0].parent.name; staged.mkdir(parents=True)
     shutil.copy(weights[0], staged)                                                  # what gpu_stage.sh --eval stages
     test_only = write_test_archive(tmp_path/'gpu'/'cifar10-jpeg-test.npz', src)
