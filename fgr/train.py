@@ -259,7 +259,8 @@ def computed_where() -> str:
 
 def kept_pieces(run, kind:str, params):
     """Returns keep(piece, compute) -> record: each piece of evaluation `kind` (an attack of several) read from one file
-    of `run`'s folder, else computed and added to it at once, so that a call stopped midway keeps what finished."""
+    of `run`'s folder, else computed and added to it at once, so that a call stopped midway keeps what finished; the
+    file also keeps where each piece was computed (`pieces_computed_on`), under a name of its own (no piece's: `_…`)."""
     path = _record_path(run, f'{kind}_pieces', params)
     def keep(piece:str, compute):
         if piece.startswith('_'): raise ValueError(f'piece {piece!r}: names starting with _ are the record\'s own')
@@ -271,9 +272,11 @@ def kept_pieces(run, kind:str, params):
     return keep
 
 def pieces_computed_on(run, kind:str, params) -> dict:
-    "Returns {piece: where it was computed} of `kept_pieces`' record (pieces kept before this was recorded: absent)."
+    "Returns {piece: where it was computed} of `kept_pieces`' record ('not recorded': kept before it was)."
     path = _record_path(run, f'{kind}_pieces', params)
-    return json.loads(path.read_text()).get('_computed_on', {}) if path.exists() else {}
+    if not path.exists(): return {}
+    done = json.loads(path.read_text()); on = done.get('_computed_on', {})
+    return {p: on.get(p, 'not recorded') for p in done if not p.startswith('_')}
 
 # %% ../nbs/04_train.ipynb #c2dab2d3
 def cuda_graph(device) -> bool:

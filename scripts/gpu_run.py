@@ -115,16 +115,27 @@ def evaluations(run, data, p:dict, progress:bool=False, only:str=None):
         t0 = time.time(); compute(); yield name, round(time.time() - t0, 1)
 
 
-def profile_run(name:str, profile:str, data):
-    "Returns (cfg, p, folder): run `name` of 04_train's main_configs under `profile`, its settings, its run folder."
-    from fgr.core import load_profile, runs_dir
-    from fgr.train import main_configs, run_name
+class UnknownRun(KeyError):
+    "Raised by `profile_config` for a name that is not a run of 04_train's `main_configs`."
+
+
+def profile_config(name:str, profile:str) -> tuple:
+    "Returns (cfg, p): run `name` of 04_train's main_configs under `profile`, and the profile's settings."
+    from fgr.core import load_profile
+    from fgr.train import main_configs
     p = load_profile(profile)
     configs = main_configs(p['width'], p['epochs'], p['batch_size'], p['lr'], p['weight_decay'], p['lam'], p['cutoff'],
                            p['n_train'], p['n_test'], p['seed'], p['fgr_mode'])
     if name not in configs:
-        raise KeyError(f"run {name!r}: choose one of {', '.join(configs)} (04_train's main_configs)")
-    return configs[name], p, runs_dir(profile)/run_name(dict(configs[name], data=data.source))
+        raise UnknownRun(f"run {name!r}: choose one of {', '.join(configs)} (04_train's main_configs)")
+    return configs[name], p
+
+
+def run_folder(cfg:dict, profile:str, data) -> Path:
+    "Returns the folder in the run store of `profile` that `train` keeps the run of `cfg` on `data` in."
+    from fgr.core import runs_dir
+    from fgr.train import run_name
+    return runs_dir(profile)/run_name(dict(cfg, data=data.source))
 
 
 def main(argv=None) -> int:
@@ -140,9 +151,9 @@ def main(argv=None) -> int:
         ap.error(f'--evaluations {a.evaluations}: choose from {",".join(EVALUATIONS)}')
     from fgr.data import load_cifar10
     from fgr.train import train, ModelNotHere
-    data = load_cifar10()
-    try: cfg, p, path = profile_run(a.name, a.profile, data)
-    except KeyError as e: ap.error(e.args[0])
+    try: cfg, p = profile_config(a.name, a.profile)
+    except UnknownRun as e: ap.error(e.args[0])
+    data = load_cifar10(); path = run_folder(cfg, a.profile, data)
     for attempt in (1, 2):
         guard = Deadline(a.deadline, cfg['epochs'], a.reserve_s) if a.deadline else None
         t0 = time.time()

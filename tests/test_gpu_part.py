@@ -330,3 +330,24 @@ def test_paper_runs_gives_each_table1_runs_speed_as_it_trained_and_their_ratios(
     assert (r['fgr_exact_x'], r['fgr_exact_x_eager'], r['fgr_exact_x_epochs']) == (5.0, 4.0, 7.0)
     assert 'paper_profile_projected_min' not in r                          # projected for the paper profile alone
     assert 'fgr_exact_x' not in pub.paper_runs(store, 'smoke')               # no device named: no ratio across runs
+
+def test_records_computed_here_join_those_of_parts_and_never_another_training(tmp_path):
+    import evaluate_here as here
+    root, folder = tmp_path/'repo', tmp_path/'store'/'smoke'/'r'
+    (root/'parts'/'smoke').mkdir(parents=True); folder.mkdir(parents=True)
+    cfg, hist = json.dumps(dict(epochs=1)), json.dumps(dict(epochs=[{}]))
+    def parts(files):
+        with zipfile.ZipFile(root/'parts'/'smoke'/'runs.zip', 'w') as z:
+            for n, v in files.items(): z.writestr(f'smoke/r/{n}', v)
+    parts({'config.json': cfg, 'history.json': hist, 'grid-1.json': '{}',        # a GPU call published meanwhile
+           't_pieces-1.json': json.dumps({'linf': 1, '_computed_on': {'linf': 'GPU'}})})
+    for n, v in {'config.json': cfg, 'history.json': hist, 'table1-1.json': '{}', '.tmp-9-x.json': '{',
+                 't_pieces-1.json': json.dumps({'l2': 2, '_computed_on': {'l2': 'CPU'}})}.items():
+        (folder/n).write_text(v)
+    with zipfile.ZipFile(here.keep_records(root, folder, 'smoke')) as z:
+        names = sorted(n.split('/')[-1] for n in z.namelist())
+        assert names == ['config.json', 'grid-1.json', 'history.json', 't_pieces-1.json', 'table1-1.json'], names
+        assert json.loads(z.read('smoke/r/t_pieces-1.json')) == {'linf': 1, 'l2': 2,
+                                                                  '_computed_on': {'linf': 'GPU', 'l2': 'CPU'}}
+    parts({'config.json': cfg, 'history.json': json.dumps(dict(epochs=[{'a': 1}]))})   # trained again meanwhile
+    with pytest.raises(SystemExit, match='another training'): here.keep_records(root, folder, 'smoke')
