@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import runs_dir, atomic_path, save_json, default_device, environment_info
+from .core import runs_dir, atomic_path, save_json, default_device, environment_info, project_commit
 from .data import DeviceLoader, load_cifar10, sha256_file
 from .model import resnet18
 from .penalty import penalty_gradient, input_gradients, high_freq_energy, upcast_logits, PENALTY_MODES, _check_cutoff
@@ -252,10 +252,12 @@ def cached_evaluation(run, kind:str, params, compute):
     if path.exists(): return json.loads(path.read_text())
     r = compute(); save_json(r, path); return r
 
+_IMPORTED_AT = project_commit()   # (commit, dirty) of the code this process runs: a later commit does not change it
+
 def computed_where() -> str:
-    "Returns where this process computes, for evaluation records: device, torch and commit (`environment_info`)."
-    e = environment_info()
-    return f"{e['device']}, torch {e['torch']}, commit {e['git_commit'][:7]}" + (' (dirty)' if e['git_dirty'] else '')
+    "Returns where this process computes, for evaluation records: device, torch and the commit its code came from."
+    e, (commit, dirty) = environment_info(), _IMPORTED_AT
+    return f"{e['device']}, torch {e['torch']}, commit {commit[:7]}" + (' (dirty)' if dirty else '')
 
 def kept_pieces(run, kind:str, params):
     """Returns keep(piece, compute) -> record: each piece of evaluation `kind` (an attack of several) read from one file
