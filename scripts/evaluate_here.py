@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Finish a run's evaluations on this machine from its kept weights, and keep them with the run's records.
 
-    python scripts/evaluate_here.py NAME [--profile paper] [--evaluations table1,checks] [--store DIR]
+    python scripts/evaluate_here.py NAME [--profile paper] [--evaluations table1,checks] [--store DIR] [--keep-only]
 
 For a run that a GPU call trained and whose evaluations the call's limit stopped: publish_gpu_part.py kept its weights
 in checkpoints/<profile>/<run>/weights.pt (git-ignored) and its records in parts/<profile>/runs.zip (tracked). This
@@ -83,6 +83,8 @@ def main(argv=None) -> int:
     ap.add_argument('--evaluations', help='comma-separated, in their order (default: all of scripts/gpu_run.py)')
     ap.add_argument('--store', help='the run store to fill and compute in (default: $FGR_RUNS, else runs/)')
     ap.add_argument('--root', default=str(ROOT), help='the repository whose parts/ and checkpoints/ to use')
+    ap.add_argument('--keep-only', action='store_true', help='compute nothing: only merge what the store holds of the '
+                    'run (after gpu_run.py ran there itself, or was killed)')
     a = ap.parse_args(argv)
     import gpu_run
     if a.evaluations and set(a.evaluations.split(',')) - set(gpu_run.EVALUATIONS):
@@ -102,6 +104,9 @@ def _evaluate(a, cfg:dict, root:Path) -> int:
     import gpu_run
     from fgr.data import load_cifar10
     folder = gpu_run.run_folder(cfg, a.profile, load_cifar10())
+    if a.keep_only:
+        print(f'{folder.name}: its records merged into {keep_records(root, folder, a.profile)}', flush=True)
+        return 0
     if not fill_run(root, folder, a.profile):             # gpu_run would train it: here, never
         raise SystemExit(f'{folder.name}: no finished record of it in parts/{a.profile}/runs.zip, or no weights in '
                          f'checkpoints/{a.profile}/{folder.name}/weights.pt: evaluate it where it trained, or publish '

@@ -262,6 +262,7 @@ def test_weights_of_an_unfinished_evaluation_come_back_and_a_test_only_call_fini
         checks = [n for n in z.namelist() if n.split('/')[-1].startswith('checks-')]
         assert len(checks) == 1 and json.loads(z.read(checks[0]))['computed_on'], z.namelist()
         assert not [n for n in z.namelist() if n.endswith('.pt')]
+    assert evaluate_here.main(['baseline', '--profile', 'smoke', '--root', str(repo), '--keep-only']) == 0
     with pytest.raises(SystemExit, match='no weights'):                          # never trained here
         evaluate_here.main(['fgr', '--profile', 'smoke', '--root', str(repo)])
     staged = tmp_path/'gpu'/'weights'/'smoke'/weights[0].parent.name; staged.mkdir(parents=True)
