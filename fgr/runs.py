@@ -96,26 +96,25 @@ def _local_results(jobs:dict, data, profile:str, evaluate, progress:bool):
         try: yield name, run_one(name, cfg, data, profile, evaluate, progress=progress)
         except Exception as e: yield name, e
 
-def _ray_task(name, config, data, profile, evaluate, env, threads):
-    "Returns `run_one`'s result in a Ray worker, with the driver's FGR_* settings and `threads` threads (None: GPU)"
-    os.environ.update(env)
-    if threads: torch.set_num_threads(threads)
-    try: return run_one(name, config, data, profile, evaluate, device=None if threads is None else 'cpu')
+def _ray_task(name, config, data, profile, evaluate, env, device):
+    "Returns `run_one`'s result in a Ray worker on `device` (None: the GPU Ray gave), the driver's FGR_* set, 1 thread"
+    os.environ.update(env); torch.set_num_threads(1)
+    try: return run_one(name, config, data, profile, evaluate, device=device)
     finally:
         if torch.cuda.is_available(): torch.cuda.empty_cache()   # a kept worker hands its cached GPU memory back
 
 def _ray_results(jobs:dict, data, profile:str, evaluate, address=None, runs_per_gpu:int=1):
-    "Yields (name, result or exception) of each job as its Ray task ends: 1/runs_per_gpu GPU, else 1 CPU, 1 thread"
+    "Yields (name, result or exception) of each job as its Ray task ends: 1 CPU, 1 thread, 1/runs_per_gpu GPU if any"
     ray = import_ray()
     if not ray.is_initialized():   # a cluster's address joins it; none starts Ray here, without its dashboard
         ray.init(address=address) if address else ray.init(address='local', include_dashboard=False)  # a new one
     gpu = ray.cluster_resources().get('GPU', 0) > 0
-    task = ray.remote(**(dict(num_gpus=1 / runs_per_gpu, max_calls=0) if gpu else dict(num_cpus=1)))(_ray_task)
+    task = ray.remote(num_cpus=1, **(dict(num_gpus=1 / runs_per_gpu, max_calls=0) if gpu else {}))(_ray_task)
     env = {k: os.environ[k] for k in _FORWARDED if k in os.environ}
     env['FGR_RUNS'] = str(runs_dir(profile).parent.resolve())   # the driver's store: on a cluster, one every node sees
     data_ref = None if data is None else ray.put(data)            # once per call, never once per task
     eval_ref = None if evaluate is None else ray.put(evaluate)    # a closure over the data travels once too
-    pending = {task.remote(n, c, data_ref, profile, eval_ref, env, None if gpu else 1): n for n, c in jobs.items()}
+    pending = {task.remote(n, c, data_ref, profile, eval_ref, env, None if gpu else 'cpu'): n for n, c in jobs.items()}
     try:
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
