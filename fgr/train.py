@@ -262,7 +262,7 @@ def computed_where() -> str:
 def kept_pieces(run, kind:str, params):
     """Returns keep(piece, compute) -> record: each piece of evaluation `kind` (an attack of several) read from one file
     of `run`'s folder, else computed and added to it at once, so that a call stopped midway keeps what finished; the
-    file also keeps where each piece was computed (`pieces_computed_on`), under a name of its own (no piece's: `_…`)."""
+    file also keeps where each piece was computed (`pieces_computed_on`), under a name no piece may take (`_` first)."""
     path = _record_path(run, f'{kind}_pieces', params)
     def keep(piece:str, compute):
         if piece.startswith('_'): raise ValueError(f'piece {piece!r}: names starting with _ are the record\'s own')

@@ -99,14 +99,17 @@ def main(argv=None) -> int:
         else: os.environ['FGR_RUNS'] = saved
 
 
+def _merged(root:Path, folder:Path, profile:str) -> str:
+    "Returns the line that says where `keep_records` merged the run folder's records."
+    return f'{folder.name}: its records merged into {keep_records(root, folder, profile)}'
+
+
 def _evaluate(a, cfg:dict, root:Path) -> int:
     "Returns gpu_run's exit status for run `a.name`, its folder filled first and its records kept after."
     import gpu_run
     from fgr.data import load_cifar10
     folder = gpu_run.run_folder(cfg, a.profile, load_cifar10())
-    if a.keep_only:
-        print(f'{folder.name}: its records merged into {keep_records(root, folder, a.profile)}', flush=True)
-        return 0
+    if a.keep_only: print(_merged(root, folder, a.profile), flush=True); return 0
     if not fill_run(root, folder, a.profile):             # gpu_run would train it: here, never
         raise SystemExit(f'{folder.name}: no finished record of it in parts/{a.profile}/runs.zip, or no weights in '
                          f'checkpoints/{a.profile}/{folder.name}/weights.pt: evaluate it where it trained, or publish '
@@ -115,7 +118,7 @@ def _evaluate(a, cfg:dict, root:Path) -> int:
     try: return gpu_run.main([a.name, '--profile', a.profile] + (['--evaluations', a.evaluations]
                                                                    if a.evaluations else []))
     finally:   # what finished is kept, also after an interrupt; a failure here hides no earlier error
-        try: print(f'{folder.name}: its records merged into {keep_records(root, folder, a.profile)}', flush=True)
+        try: print(_merged(root, folder, a.profile), flush=True)
         except (Exception, SystemExit) as e: print(f'{folder.name}: records not merged: {e}', flush=True)
 
 
